@@ -68,6 +68,18 @@ pub enum Command {
     /// User accounts for the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The whole pipeline on a bundled demo web served on 127.0.0.1-6 (no network needed).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Port of the demo web on 127.0.0.1 … 127.0.0.6 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub web_port: u16,
+    /// Only serve the demo web (until Ctrl-C); do not crawl.
+    #[arg(long)]
+    pub web_only: bool,
 }
 
 #[derive(Debug, Subcommand)]

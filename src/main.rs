@@ -5,6 +5,7 @@
 mod cli;
 mod cmd;
 mod config;
+mod demo;
 mod logging;
 
 use std::process::ExitCode;
@@ -66,6 +67,7 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Db(c) => cmd::db::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Users(c) => cmd::users::run(c, &ctx).await,
+        Command::Demo(a) => cmd::demo::run(a, &ctx).await,
     }
 }
 
