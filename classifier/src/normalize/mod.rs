@@ -190,7 +190,12 @@ impl Normalizer {
             for u in tok.iter().filter(|u| !is_apostrophe(u.c)) {
                 emit(out, u.c, u.s, u.e);
             }
-        } else if cyr >= lat {
+        } else if cyr >= lat
+            || (cyr > 0
+                && tok.iter().all(|u| {
+                    u.c.script() != Script::Latin || self.confusables.to_cyrillic(u.c).is_some()
+                }))
+        {
             for u in tok.iter().filter(|u| !is_apostrophe(u.c)) {
                 if u.c.script() != Script::Latin {
                     emit(out, u.c, u.s, u.e);
@@ -422,6 +427,8 @@ mod tests {
     fn latin_lookalikes_fold_into_cyrillic_words() {
         assert_eq!(n("Kpиcтaллы"), "кристалли");
         assert_eq!(n("зaклaдки"), "закладки");
+        // Mostly Latin, but every Latin letter has a Cyrillic twin and one letter is Cyrillic.
+        assert_eq!(n("Koкc"), "кокс");
     }
 
     #[test]

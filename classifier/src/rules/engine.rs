@@ -202,7 +202,7 @@ fn note(
         return;
     }
     seen[t] = true;
-    let hit = hits[rule as usize].get_or_insert_with(|| Hit {
+    let hit = hits[rule as usize].get_or_insert(Hit {
         rule: rule as usize,
         distinct: 0,
         range: None,

@@ -70,3 +70,47 @@ pub fn run_examples(set: &RuleSet) -> Result<ExampleReport, Error> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rule_examples_pass() {
+        let set = match RuleSet::default_rules() {
+            Ok(s) => s,
+            Err(e) => panic!("default rules: {e}"),
+        };
+        let report = match run_examples(&set) {
+            Ok(r) => r,
+            Err(e) => panic!("compile: {e}"),
+        };
+        assert!(report.checked > 50, "only {} examples", report.checked);
+        assert!(report.passed(), "{:#?}", report.failures);
+    }
+
+    #[test]
+    fn a_wrong_example_is_reported() {
+        let text = r#"
+[scoring]
+shop = 0.8
+suspicious = 0.5
+midpoint = 1.0
+steepness = 1.0
+present = 0.5
+
+[[rule]]
+id = "t.salt"
+description = "test"
+category = "substance"
+weight = 1.0
+terms = ["соль"]
+must_match = ["сахар"]
+must_not_match = ["соль"]
+"#;
+        let set = RuleSet::parse(text, "test").unwrap_or_else(|e| panic!("{e}"));
+        let report = run_examples(&set).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.checked, 2);
+        assert_eq!(report.failures.len(), 2);
+    }
+}

@@ -235,7 +235,7 @@ impl RuleSet {
                 "need 0 ≤ suspicious ≤ shop ≤ 1".to_string(),
             ));
         }
-        if !(s.steepness > 0.0) || !s.midpoint.is_finite() {
+        if s.steepness.is_nan() || s.steepness <= 0.0 || !s.midpoint.is_finite() {
             return Err(err("[scoring]", "steepness must be > 0".to_string()));
         }
         let mut ids = HashSet::new();
