@@ -70,6 +70,14 @@ pub enum Command {
     Users(UsersCommand),
     /// The whole pipeline on a bundled demo web served on 127.0.0.1-6 (no network needed).
     Demo(DemoArgs),
+    /// Score local files or directories (recursive: .html .htm .txt).
+    Classify(ClassifyArgs),
+    /// Evaluate the classifier on labelled data.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Rule files: run their embedded examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +88,48 @@ pub struct DemoArgs {
     /// Only serve the demo web (until Ctrl-C); do not crawl.
     #[arg(long)]
     pub web_only: bool,
+}
+
+/// Which rules to classify with.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Rule file replacing the built-in rule set.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Rule file layered over the rule set (same id replaces, new ids add); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub extend_rules: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Precision, recall, F1 and confusion matrix for `verdict == shop` against `label == shop`
+    /// on DIR/labels.csv (`id,label,…`) and DIR/pages/<id>.html.
+    Pages {
+        /// Corpus directory.
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+        #[command(flatten)]
+        rules: RulesArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run every must-match / must-not-match example; exit 1 when any fails.
+    Test {
+        #[command(flatten)]
+        rules: RulesArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -68,6 +68,11 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Users(c) => cmd::users::run(c, &ctx).await,
         Command::Demo(a) => cmd::demo::run(a, &ctx).await,
+        Command::Classify(a) => cmd::classify::run(a, &ctx),
+        Command::Eval(cli::EvalCommand::Pages { corpus, rules }) => {
+            cmd::eval_pages::run(&corpus, &rules, &ctx)
+        }
+        Command::Rules(cli::RulesCommand::Test { rules }) => cmd::rules::test(&rules, &ctx),
     }
 }
 
