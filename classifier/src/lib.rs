@@ -3,3 +3,5 @@
 //! # Layout
 //! (modules are added as they are built; each names its job)
 #![deny(missing_docs)]
+
+pub mod qr;
