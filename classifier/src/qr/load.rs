@@ -64,15 +64,19 @@ pub fn load_gray(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> {
     }
     let format = sniff(bytes)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut lim = image::Limits::default();
-    lim.max_image_width = Some(limits.max_width);
-    lim.max_image_height = Some(limits.max_height);
-    // Decoded RGBA plus decoder scratch; the pixel count itself is checked below from the header.
-    lim.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(64 << 20));
-    reader.limits(lim);
+    // Read the header without `image`'s limits so our own check names the breach precisely...
+    reader.no_limits();
     let mut decoder = reader.into_decoder().map_err(|e| header_error(e, limits))?;
     let (width, height) = decoder.dimensions();
     check_dimensions(width, height, limits)?;
+    // ...then bound the decoder's allocations: decoded RGBA plus scratch.
+    let mut lim = image::Limits::default();
+    lim.max_image_width = Some(limits.max_width);
+    lim.max_image_height = Some(limits.max_height);
+    lim.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    decoder
+        .set_limits(lim)
+        .map_err(|e| header_error(e, limits))?;
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);

@@ -301,7 +301,7 @@ mod tests {
             ),
             (
                 "data:text/html,<b>x</b>",
-                &[(DangerousScheme, "data:text/html,")],
+                &[(DangerousScheme, "data:text/html")],
             ),
             (
                 "intent://scan/#Intent;scheme=zxing;end",
