@@ -291,3 +291,4 @@ fn snippet(text: &str, range: std::ops::Range<usize>) -> String {
     }
     out
 }
+pub mod qr;
