@@ -68,6 +68,38 @@ pub enum Command {
     /// User accounts for the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Decode QR codes in images (files or directories, recursive).
+    Qr(QrArgs),
+    /// Measure a component on a labelled corpus.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+/// `kuzet qr`
+#[derive(Debug, Args)]
+pub struct QrArgs {
+    /// Image files or directories (searched recursively for .png .jpg .jpeg .gif .webp .bmp).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub paths: Vec<PathBuf>,
+    /// Largest accepted image file in bytes.
+    #[arg(long, default_value_t = 32 << 20)]
+    pub max_bytes: usize,
+    /// Largest accepted image in pixels (width × height).
+    #[arg(long, default_value_t = 50_000_000)]
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// QR decode rate on a corpus with manifest.csv (image,expected_text_file,category).
+    Qr {
+        /// Folder holding manifest.csv; paths in it are relative to this folder.
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+        /// Measure a single plain rqrr call per image instead of kuzet's pipeline (baseline).
+        #[arg(long)]
+        plain_rqrr: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

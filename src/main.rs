@@ -66,6 +66,10 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Db(c) => cmd::db::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Users(c) => cmd::users::run(c, &ctx).await,
+        Command::Qr(a) => cmd::qr::run(a, &ctx),
+        Command::Eval(cli::EvalCommand::Qr { corpus, plain_rqrr }) => {
+            cmd::eval_qr::run(&corpus, plain_rqrr, &ctx)
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod db;
+pub mod eval_qr;
+pub mod qr;
 pub mod users;
 
 use std::time::Duration;
