@@ -78,6 +78,8 @@ pub enum Command {
     /// Rule files: run their embedded examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Decode QR codes in images (files or directories, recursive).
+    Qr(QrArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +112,20 @@ pub struct ClassifyArgs {
     pub paths: Vec<PathBuf>,
 }
 
+/// `kuzet qr`
+#[derive(Debug, Args)]
+pub struct QrArgs {
+    /// Image files or directories (searched recursively for .png .jpg .jpeg .gif .webp .bmp).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub paths: Vec<PathBuf>,
+    /// Largest accepted image file in bytes.
+    #[arg(long, default_value_t = 32 << 20)]
+    pub max_bytes: usize,
+    /// Largest accepted image in pixels (width × height).
+    #[arg(long, default_value_t = 50_000_000)]
+    pub max_pixels: u64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Precision, recall, F1 and confusion matrix for `verdict == shop` against `label == shop`
@@ -120,6 +136,15 @@ pub enum EvalCommand {
         corpus: PathBuf,
         #[command(flatten)]
         rules: RulesArgs,
+    },
+    /// QR decode rate on a corpus with manifest.csv (image,expected_text_file,category).
+    Qr {
+        /// Folder holding manifest.csv; paths in it are relative to this folder.
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+        /// Measure a single plain rqrr call per image instead of kuzet's pipeline (baseline).
+        #[arg(long)]
+        plain_rqrr: bool,
     },
 }
 

@@ -75,6 +75,10 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
             cmd::eval_pages::run(&corpus, &rules, &ctx)
         }
         Command::Rules(cli::RulesCommand::Test { rules }) => cmd::rules::test(&rules, &ctx),
+        Command::Qr(a) => cmd::qr::run(a, &ctx),
+        Command::Eval(cli::EvalCommand::Qr { corpus, plain_rqrr }) => {
+            cmd::eval_qr::run(&corpus, plain_rqrr, &ctx)
+        }
     }
 }
 

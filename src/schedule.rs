@@ -68,7 +68,12 @@ pub async fn run<S: Clone + Send + Sync + 'static>(
         let now = Utc::now();
         let next = jobs
             .iter()
-            .filter_map(|j| j.cron.find_next_occurrence(&now, false).ok().map(|t| (t, j)))
+            .filter_map(|j| {
+                j.cron
+                    .find_next_occurrence(&now, false)
+                    .ok()
+                    .map(|t| (t, j))
+            })
             .min_by_key(|(t, _)| *t);
         let Some((at, _)) = next else {
             // No job will ever run again: wait for shutdown.
@@ -183,7 +188,9 @@ mod tests {
     fn cron_expressions_are_validated() {
         assert!(parse_cron("a", "*/5 * * * *").is_ok());
         assert!(parse_cron("a", "*/2 * * * * *").is_ok());
-        let e = parse_cron("weekly", "every tuesday").unwrap_err().to_string();
+        let e = parse_cron("weekly", "every tuesday")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("weekly") && e.contains("every tuesday"), "{e}");
     }
 
@@ -240,8 +247,15 @@ mod tests {
         h2.await.unwrap().unwrap();
         assert_eq!(fast.max_active.load(Ordering::SeqCst), 1, "runs overlapped");
         let n = fast.runs.load(Ordering::SeqCst);
-        assert!((2..=3).contains(&n), "expected 2-3 runs of a 2.5 s job in 5 s, got {n}");
-        assert_eq!(yearly.runs.load(Ordering::SeqCst), 1, "missed run not run exactly once");
+        assert!(
+            (2..=3).contains(&n),
+            "expected 2-3 runs of a 2.5 s job in 5 s, got {n}"
+        );
+        assert_eq!(
+            yearly.runs.load(Ordering::SeqCst),
+            1,
+            "missed run not run exactly once"
+        );
         let last = jobs::last_started(&t.db, "yearly").await.unwrap().unwrap();
         assert!(last > 0);
     }

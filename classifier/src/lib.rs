@@ -9,6 +9,7 @@
 //! - [`rules`]: the rule file format, its validation, the compiled engine, example runner.
 //! - [`score`]: scoring, labels, reasons, the [`Verdict`].
 //! - [`eval`]: precision, recall, F1 and confusion over labelled data.
+//! - [`qr`]: QR codes in images: bounded loading, a pipeline of attempts around `rqrr`, typed leads.
 //! - [`error`], [`limits`]: the crate's error type and its explicit limits.
 //!
 //! The entry point is [`Classifier`]: compile a [`RuleSet`] once, classify many inputs.
@@ -21,6 +22,7 @@ pub mod html;
 pub mod indicators;
 pub mod limits;
 pub mod normalize;
+pub mod qr;
 pub mod rules;
 pub mod score;
 
@@ -291,4 +293,3 @@ fn snippet(text: &str, range: std::ops::Range<usize>) -> String {
     }
     out
 }
-pub mod qr;

@@ -6,6 +6,8 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod eval_pages;
+pub mod eval_qr;
+pub mod qr;
 pub mod rules;
 pub mod users;
 

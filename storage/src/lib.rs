@@ -14,8 +14,8 @@
 #![deny(missing_docs)]
 
 mod db;
-pub mod jobs;
 mod error;
+pub mod jobs;
 pub mod migrate;
 pub mod testing;
 

@@ -98,23 +98,6 @@ static BARE_HOST_URL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:www\.|t\.me/|telegram\.me/|[a-z2-7]{16,56}\.onion\b)[^\s<>\x22;]*")
         .expect("static regex")
 });
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,24}\b").expect("static regex")
-});
-static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\+|\b)(?:7|8)[\s\-]?\(?\d{3}\)?[\s\-]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}\b")
-        .expect("static regex")
-});
-static WALLET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"\b(?:bc1[02-9ac-hj-np-z]{25,87}",
-        r"|[13][1-9A-HJ-NP-Za-km-z]{25,34}",
-        r"|0x[0-9a-fA-F]{40}",
-        r"|T[1-9A-HJ-NP-Za-km-z]{33}",
-        r"|[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93})\b"
-    ))
-    .expect("static regex")
-});
 
 /// Turns one decoded payload into leads, most specific first, without duplicates.
 /// A payload with nothing recognisable gives one [`LeadKind::Text`] lead.
@@ -193,17 +176,30 @@ fn scan_text(text: &str) -> Vec<Lead> {
             claimed.push((m.start(), m.end()));
         }
     }
-    // MERGE(indicators): after the classifier branch lands, replace the three regex scans below
-    // with one call: `for ind in crate::indicators::extract(text) { push(kind_of(&ind), &ind.value) }`.
-    for (re, kind) in [
-        (&*EMAIL, LeadKind::Email),
-        (&*WALLET, LeadKind::Wallet),
-        (&*PHONE, LeadKind::Phone),
-    ] {
-        for m in re.find_iter(text) {
-            if free(m.start(), m.end(), &claimed) {
-                push(kind, m.as_str());
-            }
+    // Wallets, phones, e-mails and handles come from the classifier's validated extraction
+    // (checksums, E.164), so a QR payload yields the same indicators as page text.
+    use crate::indicators::IndicatorKind as K;
+    let mut extra = Vec::new();
+    for ind in crate::indicators::extract(text) {
+        let kind = match ind.kind {
+            K::Bitcoin | K::Ethereum | K::Tron | K::Monero | K::Card => LeadKind::Wallet,
+            K::Phone => LeadKind::Phone,
+            K::Email => LeadKind::Email,
+            K::Onion => LeadKind::Onion,
+            K::Telegram | K::TelegramBot | K::TelegramInvite => LeadKind::Telegram,
+            // URLs and domains were typed above from the URI itself.
+            K::Url | K::Domain => continue,
+        };
+        extra.push((kind, ind.value));
+    }
+    for (kind, value) in extra {
+        // Skip what a URI lead already carries (a handle inside its t.me link, say).
+        let bare = value.trim_start_matches('@').to_lowercase();
+        if !out.iter().any(|l| l.value.to_lowercase().contains(&bare)) {
+            out.push(Lead {
+                kind,
+                value: cut(&value),
+            });
         }
     }
     out
@@ -318,7 +314,7 @@ mod tests {
                 "USDT TRC20: TJRabPrwbZy45sbavfcjinPJC18kjpRTv8",
                 &[(Wallet, "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8")],
             ),
-            ("звоните +7 701 234 56 78", &[(Phone, "+7 701 234 56 78")]),
+            ("звоните +7 701 234 56 78", &[(Phone, "+77012345678")]),
             ("mailto:a@b.kz", &[(Email, "a@b.kz")]),
             (
                 "MEBKM:TITLE:x;URL:http\\://en.wikipedia.org/wiki/Main_Page;;",
