@@ -17,9 +17,11 @@ use kuzet_classifier::Classifier;
 use regex::Regex;
 
 fn pages() -> Vec<Vec<u8>> {
-    let dir = std::env::var_os("KUZET_CORPUS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/pages-dev")
-    });
+    let dir = std::env::var_os("KUZET_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/pages-dev")
+        });
     let mut out: Vec<Vec<u8>> = std::fs::read_dir(dir.join("pages"))
         .map(|rd| {
             rd.flatten()
@@ -29,9 +31,17 @@ fn pages() -> Vec<Vec<u8>> {
         .unwrap_or_default();
     if out.is_empty() {
         let shop = "<p>Клады в каждом районе: мефедрон 1г — 16 000 ₸, адрес через 5 минут, BTC, @shop_bot</p>";
-        let news = "<p>Полиция задержала курьера; по данным следствия, закладки прятали у гаражей.</p>";
+        let news =
+            "<p>Полиция задержала курьера; по данным следствия, закладки прятали у гаражей.</p>";
         for i in 0..100 {
-            out.push(format!("<html><body>{}{}</body></html>", shop.repeat(i % 5 + 1), news.repeat(10)).into_bytes());
+            out.push(
+                format!(
+                    "<html><body>{}{}</body></html>",
+                    shop.repeat(i % 5 + 1),
+                    news.repeat(10)
+                )
+                .into_bytes(),
+            );
         }
     }
     out
@@ -67,16 +77,25 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("rules");
     g.throughput(Throughput::Bytes(norm.len() as u64));
     g.sample_size(10);
-    g.bench_function("engine", |b| b.iter(|| classifier.engine().scan(&norm, &[]).len()));
+    g.bench_function("engine", |b| {
+        b.iter(|| classifier.engine().scan(&norm, &[]).len())
+    });
     g.bench_function("naive", |b| {
-        b.iter(|| naive.iter().map(|r| r.find_iter(&norm).count()).sum::<usize>())
+        b.iter(|| {
+            naive
+                .iter()
+                .map(|r| r.find_iter(&norm).count())
+                .sum::<usize>()
+        })
     });
     g.finish();
 
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("normalize", |b| b.iter(|| classifier.normalizer().normalize(&text).text().len()));
+    g.bench_function("normalize", |b| {
+        b.iter(|| classifier.normalizer().normalize(&text).text().len())
+    });
     g.throughput(Throughput::Bytes(html_bytes as u64));
     g.bench_function("classify_html", |b| {
         b.iter(|| {
