@@ -70,6 +70,62 @@ struct Unit {
     c: char,
     s: u32,
     e: u32,
+    class: Class,
+}
+
+/// What a character is, computed once per character (Unicode lookups are the hot spot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Latin,
+    Cyrillic,
+    OtherLetter,
+    Digit,
+    Other,
+}
+
+impl Class {
+    fn of(c: char) -> Class {
+        if c.is_ascii() {
+            return if c.is_ascii_alphabetic() {
+                Class::Latin
+            } else if c.is_ascii_digit() {
+                Class::Digit
+            } else {
+                Class::Other
+            };
+        }
+        if ('\u{0400}'..='\u{052F}').contains(&c) {
+            return if ('\u{0482}'..='\u{0489}').contains(&c) {
+                Class::Other
+            } else {
+                Class::Cyrillic
+            };
+        }
+        if c.is_alphabetic() {
+            match c.script() {
+                Script::Latin => Class::Latin,
+                Script::Cyrillic => Class::Cyrillic,
+                _ => Class::OtherLetter,
+            }
+        } else if c.is_numeric() {
+            Class::Digit
+        } else {
+            Class::Other
+        }
+    }
+
+    fn is_alnum(self) -> bool {
+        self != Class::Other
+    }
+
+    fn is_letter(self) -> bool {
+        matches!(self, Class::Latin | Class::Cyrillic | Class::OtherLetter)
+    }
+}
+
+/// Whether `c` is a letter, with fast paths for ASCII and Cyrillic (used for word boundaries).
+pub fn is_letter(c: char) -> bool {
+    Class::of(c).is_letter()
 }
 
 /// Digits that stand for letters, and the letters (in key form) they stand for.
@@ -154,15 +210,15 @@ impl Normalizer {
         let mut i = 0;
         while i < units.len() {
             let u = units[i];
-            if !u.c.is_alphanumeric() {
+            if !u.class.is_alnum() {
                 out.push(u.c, u.s, u.e);
                 i += 1;
                 continue;
             }
             let mut j = i + 1;
             while j < units.len()
-                && (units[j].c.is_alphanumeric()
-                    || (is_apostrophe(units[j].c) && units[j - 1].c.is_alphabetic()))
+                && (units[j].class.is_alnum()
+                    || (is_apostrophe(units[j].c) && units[j - 1].class.is_letter()))
             {
                 j += 1;
             }
@@ -175,9 +231,9 @@ impl Normalizer {
     fn token(&self, tok: &[Unit], out: &mut Normalized) {
         let (mut cyr, mut lat) = (0usize, 0usize);
         for u in tok {
-            match u.c.script() {
-                Script::Cyrillic => cyr += 1,
-                Script::Latin => lat += 1,
+            match u.class {
+                Class::Cyrillic => cyr += 1,
+                Class::Latin => lat += 1,
                 _ => {}
             }
         }
@@ -193,11 +249,11 @@ impl Normalizer {
         } else if cyr >= lat
             || (cyr > 0
                 && tok.iter().all(|u| {
-                    u.c.script() != Script::Latin || self.confusables.to_cyrillic(u.c).is_some()
+                    u.class != Class::Latin || self.confusables.to_cyrillic(u.c).is_some()
                 }))
         {
             for u in tok.iter().filter(|u| !is_apostrophe(u.c)) {
-                if u.c.script() != Script::Latin {
+                if u.class != Class::Latin {
                     emit(out, u.c, u.s, u.e);
                 } else if let Some(c) = self.confusables.to_cyrillic(u.c) {
                     emit(out, c, u.s, u.e);
@@ -213,7 +269,7 @@ impl Normalizer {
             let chars: Vec<char> = tok
                 .iter()
                 .map(|u| {
-                    if u.c.script() == Script::Cyrillic {
+                    if u.class == Class::Cyrillic {
                         self.confusables.to_latin(u.c).unwrap_or(u.c)
                     } else {
                         u.c
@@ -239,25 +295,38 @@ fn units(input: &str) -> Vec<Unit> {
         let (s, e) = (s as u32, e as u32);
         if c.is_whitespace() {
             if !*last_space {
-                units.push(Unit { c: ' ', s, e });
+                units.push(Unit {
+                    c: ' ',
+                    s,
+                    e,
+                    class: Class::Other,
+                });
                 *last_space = true;
             }
+            return;
+        }
+        if c.is_ascii() {
+            *last_space = false;
+            let c = c.to_ascii_lowercase();
+            units.push(Unit {
+                c,
+                s,
+                e,
+                class: Class::of(c),
+            });
             return;
         }
         if is_invisible(c) {
             return;
         }
         *last_space = false;
-        if c.is_ascii() {
+        for l in c.to_lowercase() {
             units.push(Unit {
-                c: c.to_ascii_lowercase(),
+                c: l,
                 s,
                 e,
+                class: Class::of(l),
             });
-        } else {
-            for l in c.to_lowercase() {
-                units.push(Unit { c: l, s, e });
-            }
         }
     };
     while let Some((i, c)) = iter.next() {
@@ -289,6 +358,12 @@ fn units(input: &str) -> Vec<Unit> {
 
 /// Characters that are present but not seen: format characters, marks, variation selectors.
 fn is_invisible(c: char) -> bool {
+    if c.is_ascii()
+        || ('\u{0400}'..='\u{0482}').contains(&c)
+        || ('\u{048A}'..='\u{052F}').contains(&c)
+    {
+        return false;
+    }
     matches!(
         c.general_category(),
         GeneralCategory::Format | GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
@@ -308,7 +383,7 @@ fn is_invisible_mark(c: char) -> bool {
 /// at least two of them letters, separated by the same one- or two-character separator).
 fn join_spaced(units: &mut Vec<Unit>) {
     let n = units.len();
-    let alnum = |units: &[Unit], k: usize| k < units.len() && units[k].c.is_alphanumeric();
+    let alnum = |units: &[Unit], k: usize| k < units.len() && units[k].class.is_alnum();
     let mut keep = vec![true; n];
     let mut any = false;
     let mut i = 0;
@@ -316,7 +391,7 @@ fn join_spaced(units: &mut Vec<Unit>) {
         let single = alnum(units, i)
             && !(i > 0 && alnum(units, i - 1))
             && !alnum(units, i + 1)
-            && units[i].c.is_alphabetic();
+            && units[i].class.is_letter();
         if !single {
             i += 1;
             continue;
@@ -342,7 +417,7 @@ fn join_spaced(units: &mut Vec<Unit>) {
         }
         let letters = members
             .iter()
-            .filter(|&&m| units[m].c.is_alphabetic())
+            .filter(|&&m| units[m].class.is_letter())
             .count();
         if members.len() >= 3 && letters >= 2 {
             for w in members.windows(2) {

@@ -1,16 +1,18 @@
-//! The compiled engine: one Aho-Corasick automaton for every literal term (with digit-for-letter
-//! variants) and one `RegexSet` for every pattern, both run once over the normalised text.
+//! The compiled engine: one Aho-Corasick automaton (DFA, leftmost-longest) for every literal term
+//! (with digit-for-letter variants) and one `RegexSet` for every pattern, both run once over the
+//! normalised text. Leftmost-longest is enough: a shorter match hidden inside a longer one that
+//! failed its word boundary would start inside a word and fail its own left boundary too.
 //! Individual regexes run again only for patterns the set reported, to locate evidence.
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use super::RuleSet;
 use crate::error::Error;
 use crate::indicators::{Indicator, IndicatorKind};
-use crate::normalize::{Normalizer, digit_variants};
+use crate::normalize::{Normalizer, digit_variants, is_letter};
 
 /// Most digit-for-letter variants generated per term.
 const MAX_VARIANTS: usize = 32;
@@ -107,7 +109,8 @@ impl Engine {
             }
         }
         let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| err("(terms)", e.to_string()))?;
         let set_ = RegexSetBuilder::new(&regex_src)
@@ -141,6 +144,16 @@ impl Engine {
         self.targets.len()
     }
 
+    /// The literal automaton (for benchmarks and tools).
+    pub fn automaton(&self) -> &AhoCorasick {
+        &self.ac
+    }
+
+    /// The regex set (for benchmarks and tools).
+    pub fn regex_set(&self) -> &RegexSet {
+        &self.set
+    }
+
     /// The individual regexes (for baselines and tools).
     pub fn regexes(&self) -> &[Regex] {
         &self.regexes
@@ -151,7 +164,7 @@ impl Engine {
     pub fn scan(&self, text: &str, indicators: &[Indicator]) -> Vec<Hit> {
         let mut seen = vec![false; self.n_terms];
         let mut hits: Vec<Option<Hit>> = vec![None; self.n_rules];
-        for m in self.ac.find_overlapping_iter(text) {
+        for m in self.ac.find_iter(text) {
             let (s, e) = (m.start(), m.end());
             let mut left_ok: Option<bool> = None;
             let mut right_ok: Option<bool> = None;
@@ -218,12 +231,9 @@ fn boundary_before(text: &str, pos: usize) -> bool {
     text[..pos]
         .chars()
         .next_back()
-        .is_none_or(|c| !c.is_alphabetic())
+        .is_none_or(|c| !is_letter(c))
 }
 
 fn boundary_after(text: &str, pos: usize) -> bool {
-    text[pos..]
-        .chars()
-        .next()
-        .is_none_or(|c| !c.is_alphabetic())
+    text[pos..].chars().next().is_none_or(|c| !is_letter(c))
 }
