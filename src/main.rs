@@ -23,6 +23,9 @@ use crate::cmd::Context;
 pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
+    // `kuzet classify … | head` ends quietly when the reader goes away, as Unix tools do,
+    // instead of panicking on a broken pipe.
+    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
