@@ -68,6 +68,11 @@ impl FromStr for ScopeEntry {
 }
 
 impl ScopeEntry {
+    /// Whether `url`'s host matches this entry (no DNS).
+    pub fn matches_url(&self, url: &Url) -> bool {
+        url.host().is_some_and(|h| self.matches(&h))
+    }
+
     fn matches(&self, host: &Host<&str>) -> bool {
         match (self, host) {
             (ScopeEntry::Range(net), Host::Ipv4(ip)) => net.contains(&IpAddr::V4(*ip)),
