@@ -1,6 +1,7 @@
 //! Integration tests of the crawler against real servers on 127.0.0.1 (one test binary).
 
 mod fetch;
+mod pages;
 mod robots;
 mod servers;
 
