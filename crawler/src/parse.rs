@@ -278,10 +278,9 @@ pub fn parse_document(doc: &Html, page_url: &Url, limits: &ParseLimits) -> Parse
                 if matches!(
                     key.as_str(),
                     "og:image" | "og:image:url" | "og:image:secure_url" | "twitter:image"
-                ) {
-                    if let Some(c) = v.attr("content") {
-                        found.push((c, ImageKind::OgImage));
-                    }
+                ) && let Some(c) = v.attr("content")
+                {
+                    found.push((c, ImageKind::OgImage));
                 }
             }
             _ => {}
