@@ -4,6 +4,7 @@ mod fetch;
 mod pages;
 mod robots;
 mod servers;
+mod telegram;
 
 use std::time::Duration;
 
