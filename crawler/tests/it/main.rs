@@ -5,6 +5,7 @@ mod pages;
 mod robots;
 mod servers;
 mod telegram;
+mod warc;
 
 use std::time::Duration;
 
