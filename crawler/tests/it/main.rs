@@ -2,6 +2,7 @@
 
 mod fetch;
 mod pages;
+mod photos;
 mod robots;
 mod servers;
 mod telegram;
