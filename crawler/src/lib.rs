@@ -1,6 +1,9 @@
-//! The crawler: politeness, fetching, parsing, source adapters and evidence capture.
+//! The crawler: frontier, politeness, fetching, parsing, source adapters and evidence capture.
 //!
 //! # Layout
+//! - [`frontier`]: the shared crawl queue in the database (seen set, leases, politeness, retries).
+//! - [`store`]: what a crawl writes (runs, fetch log, pages, images, QR codes, verdicts,
+//!   indicators), each fetch committed in one transaction.
 //! - [`url`]: canonical URLs, the frontier key (`url_key`) and crawler-trap heuristics.
 //! - [`scope`]: `--scope` entries (host suffixes, address ranges), decided without DNS.
 //! - [`guard`]: the SSRF guard — address classes, the guarded DNS resolver, onion detection.
@@ -19,12 +22,14 @@
 pub mod charset;
 pub mod error;
 pub mod fetch;
+pub mod frontier;
 pub mod guard;
 pub mod parse;
 pub mod photos;
 pub mod politeness;
 pub mod robots;
 pub mod scope;
+pub mod store;
 pub mod telegram;
 pub mod url;
 pub mod warc;

@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `kuzet` binary against real local servers and databases.
+//! One test binary with modules (ripgrep's habit): it links once.
+
+mod cli;
+mod util;
