@@ -237,6 +237,12 @@ pub enum FetchError {
         /// The URL.
         url: String,
     },
+    /// The run's per-host page limit is reached.
+    #[error("per-host page limit reached: {url}")]
+    HostLimit {
+        /// The URL not fetched.
+        url: String,
+    },
     /// The HTTP client could not be built (bad proxy URL, TLS backend failure).
     #[error("cannot build HTTP client: {reason}")]
     Build {
@@ -263,6 +269,7 @@ impl FetchError {
             FetchError::ContentType { .. } => "content_type",
             FetchError::Decompression { .. } => "decompression",
             FetchError::RobotsDenied { .. } => "robots_denied",
+            FetchError::HostLimit { .. } => "host_limit",
             FetchError::Build { .. } => "build",
         }
     }

@@ -4,6 +4,7 @@
 //! - [`frontier`]: the shared crawl queue in the database (seen set, leases, politeness, retries).
 //! - [`store`]: what a crawl writes (runs, fetch log, pages, images, QR codes, verdicts,
 //!   indicators), each fetch committed in one transaction.
+//! - [`crawl`]: the crawl loop tying frontier, fetching, parsing, scoring, evidence and store.
 //! - [`url`]: canonical URLs, the frontier key (`url_key`) and crawler-trap heuristics.
 //! - [`scope`]: `--scope` entries (host suffixes, address ranges), decided without DNS.
 //! - [`guard`]: the SSRF guard — address classes, the guarded DNS resolver, onion detection.
@@ -20,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod charset;
+pub mod crawl;
 pub mod error;
 pub mod fetch;
 pub mod frontier;

@@ -1,5 +1,6 @@
 //! Integration tests of the crawler against real servers on 127.0.0.1 (one test binary).
 
+mod crawl;
 mod fetch;
 mod pages;
 mod photos;

@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::loopback_fetcher;
 
-fn fixture_dir() -> PathBuf {
+pub fn fixture_dir() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // The worktree sits next to shared/ (…/work/wt-x/crawler → …/work/shared); CI clones main
     // elsewhere with shared/ beside it. KUZET_SHARED overrides both.
@@ -28,9 +28,10 @@ fn fixture_dir() -> PathBuf {
     PathBuf::from("/work/shared/corpus/telegram-dev")
 }
 
-struct Fixture {
+pub struct Fixture {
     child: Child,
-    base: Url,
+    /// The preview base, `http://127.0.0.1:PORT/s/`.
+    pub base: Url,
 }
 
 impl Drop for Fixture {
@@ -40,7 +41,7 @@ impl Drop for Fixture {
     }
 }
 
-async fn start_fixture() -> Fixture {
+pub async fn start_fixture() -> Fixture {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
