@@ -287,3 +287,40 @@ async fn telegram_news_channel_qr_leads_to_the_shop_channel() {
     assert!(summary.images >= 2, "{summary:?}");
     t.cleanup().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_share_the_frontier_without_fetching_twice() {
+    const PAGES: usize = 300;
+    let hosts = crate::web::start(6, PAGES).await;
+    let none = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
+    for t in TestDb::all().await.unwrap() {
+        let worker = |name: &str| {
+            let mut cfg = config(name, None);
+            cfg.max_depth = 64;
+            cfg.robots.obey = false;
+            cfg.frontier.lease_ms = 30_000;
+            cfg
+        };
+        let a = Arc::new(Crawler::new(t.db.clone(), worker("wa"), Arc::new(KeywordScorer), none.clone()).await.unwrap());
+        let b = Arc::new(Crawler::new(t.db.clone(), worker("wb"), Arc::new(KeywordScorer), none.clone()).await.unwrap());
+        a.seed(&[Seed::Web(Url::parse(&crate::web::page_url(&hosts, 0)).unwrap())]).await.unwrap();
+        let (ra, rb) = tokio::time::timeout(
+            Duration::from_secs(120),
+            async { tokio::join!(a.clone().run(std::future::pending()), b.clone().run(std::future::pending())) },
+        )
+        .await
+        .expect("crawl finishes");
+        let (sa, sb) = (ra.unwrap(), rb.unwrap());
+        assert_eq!(sa.pages + sb.pages, PAGES as u64, "{:?}: {sa:?} {sb:?}", t.backend());
+        let fetched: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT url_hash) FROM fetch_log WHERE error_kind IS NULL")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fetch_log").fetch_one(t.db.pool()).await.unwrap();
+        assert_eq!((fetched, attempts), (PAGES as i64, PAGES as i64), "{:?}", t.backend());
+        let workers = rows(&t.db, "SELECT DISTINCT worker FROM fetch_log ORDER BY worker").await;
+        // Both took part when the frontier was wide enough (it is after the first levels).
+        assert_eq!(workers, ["wa", "wb"], "{:?}", t.backend());
+        t.cleanup().await.unwrap();
+    }
+}

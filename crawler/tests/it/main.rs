@@ -8,6 +8,7 @@ mod robots;
 mod servers;
 mod telegram;
 mod warc;
+mod web;
 
 use std::time::Duration;
 
