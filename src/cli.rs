@@ -68,6 +68,11 @@ pub enum Command {
     /// User accounts for the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// One crawl run over the shared frontier; resumable, Ctrl-C stops cleanly.
+    Crawl(crate::cmd::crawl::CrawlArgs),
+    /// WARC evidence: verify digests.
+    #[command(subcommand)]
+    Evidence(crate::cmd::evidence::EvidenceCommand),
 }
 
 #[derive(Debug, Subcommand)]

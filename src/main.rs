@@ -66,6 +66,8 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Db(c) => cmd::db::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Users(c) => cmd::users::run(c, &ctx).await,
+        Command::Crawl(c) => cmd::crawl::run(c, &ctx).await,
+        Command::Evidence(c) => cmd::evidence::run(c, &ctx),
     }
 }
 

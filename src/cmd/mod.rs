@@ -2,7 +2,9 @@
 //! status; SQL stays in the library crates.
 
 pub mod config;
+pub mod crawl;
 pub mod db;
+pub mod evidence;
 pub mod users;
 
 use std::time::Duration;

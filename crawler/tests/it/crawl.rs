@@ -301,24 +301,67 @@ async fn two_workers_share_the_frontier_without_fetching_twice() {
             cfg.frontier.lease_ms = 30_000;
             cfg
         };
-        let a = Arc::new(Crawler::new(t.db.clone(), worker("wa"), Arc::new(KeywordScorer), none.clone()).await.unwrap());
-        let b = Arc::new(Crawler::new(t.db.clone(), worker("wb"), Arc::new(KeywordScorer), none.clone()).await.unwrap());
-        a.seed(&[Seed::Web(Url::parse(&crate::web::page_url(&hosts, 0)).unwrap())]).await.unwrap();
-        let (ra, rb) = tokio::time::timeout(
-            Duration::from_secs(120),
-            async { tokio::join!(a.clone().run(std::future::pending()), b.clone().run(std::future::pending())) },
-        )
+        let a = Arc::new(
+            Crawler::new(
+                t.db.clone(),
+                worker("wa"),
+                Arc::new(KeywordScorer),
+                none.clone(),
+            )
+            .await
+            .unwrap(),
+        );
+        let b = Arc::new(
+            Crawler::new(
+                t.db.clone(),
+                worker("wb"),
+                Arc::new(KeywordScorer),
+                none.clone(),
+            )
+            .await
+            .unwrap(),
+        );
+        a.seed(&[Seed::Web(
+            Url::parse(&crate::web::page_url(&hosts, 0)).unwrap(),
+        )])
+        .await
+        .unwrap();
+        let (ra, rb) = tokio::time::timeout(Duration::from_secs(120), async {
+            tokio::join!(
+                a.clone().run(std::future::pending()),
+                b.clone().run(std::future::pending())
+            )
+        })
         .await
         .expect("crawl finishes");
         let (sa, sb) = (ra.unwrap(), rb.unwrap());
-        assert_eq!(sa.pages + sb.pages, PAGES as u64, "{:?}: {sa:?} {sb:?}", t.backend());
-        let fetched: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT url_hash) FROM fetch_log WHERE error_kind IS NULL")
+        assert_eq!(
+            sa.pages + sb.pages,
+            PAGES as u64,
+            "{:?}: {sa:?} {sb:?}",
+            t.backend()
+        );
+        let fetched: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT url_hash) FROM fetch_log WHERE error_kind IS NULL",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fetch_log")
             .fetch_one(t.db.pool())
             .await
             .unwrap();
-        let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fetch_log").fetch_one(t.db.pool()).await.unwrap();
-        assert_eq!((fetched, attempts), (PAGES as i64, PAGES as i64), "{:?}", t.backend());
-        let workers = rows(&t.db, "SELECT DISTINCT worker FROM fetch_log ORDER BY worker").await;
+        assert_eq!(
+            (fetched, attempts),
+            (PAGES as i64, PAGES as i64),
+            "{:?}",
+            t.backend()
+        );
+        let workers = rows(
+            &t.db,
+            "SELECT DISTINCT worker FROM fetch_log ORDER BY worker",
+        )
+        .await;
         // Both took part when the frontier was wide enough (it is after the first levels).
         assert_eq!(workers, ["wa", "wb"], "{:?}", t.backend());
         t.cleanup().await.unwrap();

@@ -25,7 +25,11 @@ pub fn page_url(hosts: &[SocketAddr], i: usize) -> String {
 
 async fn page(State(web): State<Web>, Path(i): Path<usize>) -> impl IntoResponse {
     if i >= web.pages {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html")], String::new());
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html")],
+            String::new(),
+        );
     }
     let mut body = format!(
         "<!doctype html><html><head><meta charset=utf-8><title>Страница {i}</title></head><body>\
@@ -33,11 +37,18 @@ async fn page(State(web): State<Web>, Path(i): Path<usize>) -> impl IntoResponse
     );
     for child in [2 * i + 1, 2 * i + 2] {
         if child < web.pages {
-            body.push_str(&format!("<a href=\"{}\">страница {child}</a> ", page_url(&web.hosts, child)));
+            body.push_str(&format!(
+                "<a href=\"{}\">страница {child}</a> ",
+                page_url(&web.hosts, child)
+            ));
         }
     }
     body.push_str("</body></html>");
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body)
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
 }
 
 /// Starts the web; returns the host addresses (page 0 is on the first).
@@ -45,10 +56,20 @@ pub async fn start(hosts: usize, pages: usize) -> Vec<SocketAddr> {
     let mut listeners = Vec::new();
     for h in 0..hosts {
         let ip = format!("127.0.{}.{}", (h + 2) / 250, (h + 2) % 250 + 1);
-        listeners.push(TcpListener::bind((ip.as_str(), 0)).await.expect("bind 127.0.x.y"));
+        listeners.push(
+            TcpListener::bind((ip.as_str(), 0))
+                .await
+                .expect("bind 127.0.x.y"),
+        );
     }
-    let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().expect("addr")).collect();
-    let web = Web { hosts: Arc::new(addrs.clone()), pages };
+    let addrs: Vec<SocketAddr> = listeners
+        .iter()
+        .map(|l| l.local_addr().expect("addr"))
+        .collect();
+    let web = Web {
+        hosts: Arc::new(addrs.clone()),
+        pages,
+    };
     let app = Router::new().route("/p/{i}", get(page)).with_state(web);
     for l in listeners {
         let app = app.clone();
