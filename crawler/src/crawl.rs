@@ -248,6 +248,7 @@ pub struct Crawler {
     warc: Mutex<Option<(WarcWriter<std::fs::File>, String)>>,
     summary: Mutex<CrawlSummary>,
     per_host: Mutex<HashMap<String, u64>>,
+    host_delays: Mutex<HashMap<i64, i64>>,
 }
 
 impl std::fmt::Debug for Crawler {
@@ -330,6 +331,7 @@ impl Crawler {
             warc: Mutex::new(None),
             summary: Mutex::new(CrawlSummary::default()),
             per_host: Mutex::new(HashMap::new()),
+            host_delays: Mutex::new(HashMap::new()),
         })
     }
 
@@ -675,8 +677,17 @@ impl Crawler {
                 });
             }
         }
-        // Keep the database's host delay in step with policy and robots.txt (cheap, idempotent).
-        let _ = frontier::set_host_delay(&self.db, lease.host_id, delay.as_millis() as i64).await;
+        // Keep the database's host delay in step with policy and robots.txt (written only on change).
+        let ms = delay.as_millis() as i64;
+        let changed = self
+            .host_delays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(lease.host_id, ms)
+            != Some(ms);
+        if changed && let Err(e) = frontier::set_host_delay(&self.db, lease.host_id, ms).await {
+            tracing::warn!(error = %e, host_id = lease.host_id, "cannot store host delay");
+        }
         let _permit = self.politeness.acquire(url).await;
         self.fetcher.fetch(url).await
     }
