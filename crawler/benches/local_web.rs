@@ -126,9 +126,28 @@ fn main() {
         let _ = std::fs::remove_dir_all(&db_dir);
         (summary, wall, cpu1 - cpu0, peak)
     });
+    let (summary, wall, cpu, peak) = result;
+    // The peer on the same server process, when a Python with Scrapy is named.
+    let peer = std::env::var("KUZET_BENCH_SCRAPY").ok().and_then(|python| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peer_scrapy.py");
+        let out = Command::new(python)
+            .arg(script)
+            .arg(first.trim())
+            .stderr(Stdio::inherit())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text.lines().rev().find(|l| l.starts_with('{'))?.to_string();
+        let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+        Some((
+            v["pages"].as_f64()?,
+            v["wall"].as_f64()?,
+            v["cpu"].as_f64()?,
+            v["peak_mib"].as_f64()?,
+        ))
+    });
     let _ = server.kill();
     let _ = server.wait();
-    let (summary, wall, cpu, peak) = result;
     println!(
         "local web: {pages} pages on {hosts} hosts; crawled {} pages ({} bytes), errors {:?}",
         summary.pages, summary.bytes, summary.errors
@@ -138,4 +157,16 @@ fn main() {
         summary.pages as f64 / wall,
         summary.pages as f64 / cpu.max(1e-9)
     );
+    if let Some((p, w, c, m)) = peer {
+        println!(
+            "peer (Scrapy): {p:.0} pages, wall {w:.2} s = {:.0} pages/s; CPU {c:.2} s = {:.0} pages per CPU-second; peak RSS {m:.0} MiB",
+            p / w,
+            p / c.max(1e-9)
+        );
+        println!(
+            "ratio kuzet/Scrapy: {:.2}x pages/s, {:.2}x pages per CPU-second",
+            (summary.pages as f64 / wall) / (p / w),
+            (summary.pages as f64 / cpu.max(1e-9)) / (p / c.max(1e-9))
+        );
+    }
 }

@@ -421,7 +421,12 @@ impl Fetcher {
                 }
                 raw.extend_from_slice(&chunk);
                 if Instant::now() >= deadline {
-                    break; // the outer timeout fires
+                    // Never hand out a partial body as a success.
+                    return Err(FetchError::Timeout {
+                        url: shorten(current.as_str()),
+                        phase: TimeoutPhase::Total,
+                        after: limits.total_timeout,
+                    });
                 }
             }
             let encodings = content_encodings(&headers);

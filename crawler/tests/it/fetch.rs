@@ -361,3 +361,32 @@ async fn onion_hosts_go_only_through_the_socks_proxy() {
         ["kuzettestonionxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion".to_string()]
     );
 }
+
+#[tokio::test]
+async fn a_dripping_body_hits_the_total_timeout() {
+    let addr = servers::drip().await;
+    let limits = kuzet_crawler::FetchLimits {
+        total_timeout: std::time::Duration::from_millis(1500),
+        ..test_limits()
+    };
+    let f = Fetcher::new(FetchConfig {
+        limits,
+        scope: Scope::parse(["127.0.0.0/8"]).unwrap(),
+        allow_private_addresses: true,
+        socks_proxy: None,
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    let e = f.fetch(&url(&format!("http://{addr}/"))).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            kuzet_crawler::FetchError::Timeout {
+                phase: kuzet_crawler::error::TimeoutPhase::Total,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}

@@ -187,3 +187,26 @@ pub async fn fake_socks5(seen_hosts: Arc<std::sync::Mutex<Vec<String>>>) -> Sock
     .await
     .0
 }
+
+/// A server that drips its body one byte every 200 ms: never a read timeout, only the total one.
+pub async fn drip() -> SocketAddr {
+    raw(|mut s| async move {
+        let _ = read_head(&mut s).await;
+        if s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n",
+        )
+        .await
+        .is_err()
+        {
+            return;
+        }
+        for _ in 0..1000 {
+            if s.write_all(b"x").await.is_err() || s.flush().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .0
+}
