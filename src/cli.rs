@@ -80,6 +80,11 @@ pub enum Command {
     Rules(RulesCommand),
     /// Decode QR codes in images (files or directories, recursive).
     Qr(QrArgs),
+    /// One crawl run over the shared frontier; resumable, Ctrl-C stops cleanly.
+    Crawl(crate::cmd::crawl::CrawlArgs),
+    /// WARC evidence: verify digests.
+    #[command(subcommand)]
+    Evidence(crate::cmd::evidence::EvidenceCommand),
 }
 
 #[derive(Debug, Args)]

@@ -82,6 +82,8 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Eval(cli::EvalCommand::Qr { corpus, plain_rqrr }) => {
             cmd::eval_qr::run(&corpus, plain_rqrr, &ctx)
         }
+        Command::Crawl(c) => cmd::crawl::run(c, &ctx).await,
+        Command::Evidence(c) => cmd::evidence::run(c, &ctx),
     }
 }
 

@@ -3,10 +3,12 @@
 
 pub mod classify;
 pub mod config;
+pub mod crawl;
 pub mod db;
 pub mod demo;
 pub mod eval_pages;
 pub mod eval_qr;
+pub mod evidence;
 pub mod qr;
 pub mod rules;
 pub mod users;

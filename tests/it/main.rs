@@ -3,4 +3,5 @@
 
 mod classify;
 mod cli;
+mod crawl;
 mod util;
