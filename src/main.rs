@@ -9,6 +9,7 @@ mod demo;
 mod logging;
 #[allow(dead_code, reason = "wired into `kuzet serve` when the web UI lands")]
 mod schedule;
+mod wiring;
 
 use std::process::ExitCode;
 

@@ -26,6 +26,17 @@ pub enum Label {
     Clean,
 }
 
+impl Label {
+    /// The label as stored and printed: `shop`, `suspicious` or `clean`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Shop => "shop",
+            Label::Suspicious => "suspicious",
+            Label::Clean => "clean",
+        }
+    }
+}
+
 /// One rule or combination that fired, with its weight and evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {

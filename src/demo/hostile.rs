@@ -12,8 +12,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures_util::stream;
 
-/// Size of the gzip bomb once inflated.
-const BOMB_BYTES: usize = 64 << 20;
+/// Size of the gzip bomb once inflated (the crawler's default body cap is 5 MiB).
+const BOMB_BYTES: usize = 16 << 20;
 /// Size of the oversized page.
 const HUGE_BYTES: usize = 24 << 20;
 
@@ -98,16 +98,24 @@ fn bytes_of(s: &'static str) -> axum::body::Bytes {
     axum::body::Bytes::from_static(s.as_bytes())
 }
 
-fn gzip_bomb() -> Response {
-    static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
-    let body = BOMB.get_or_init(|| {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// Compresses the gzip bomb once; call from a blocking thread at start-up, not from a handler.
+pub fn prepare() {
+    BOMB.get_or_init(|| {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
         let chunk = vec![b' '; 1 << 20];
         for _ in 0..(BOMB_BYTES >> 20) {
             let _ = enc.write_all(&chunk);
         }
         enc.finish().unwrap_or_default()
     });
+}
+
+fn gzip_bomb() -> Response {
+    let Some(body) = BOMB.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response();
+    };
     let mut r = body.clone().into_response();
     let h = r.headers_mut();
     h.insert(

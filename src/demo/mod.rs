@@ -101,6 +101,7 @@ impl DemoWeb {
 
 /// Starts the demo web on 127.0.0.1 … 127.0.0.6 on one port (`port` 0 picks a free one).
 pub async fn start(port: u16) -> anyhow::Result<DemoWeb> {
+    tokio::task::spawn_blocking(hostile::prepare).await?;
     for _ in 0..20 {
         let first = TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
             .await
