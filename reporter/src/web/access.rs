@@ -102,9 +102,20 @@ pub async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Resp
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
     let api = path.starts_with("/api/");
+    // Denials carry `X-Kuzet-Denied: login|role|csrf|table` so clients (and the security tests)
+    // can tell an access refusal from an application error with the same status.
+    let deny_as = |why: &'static str, e: WebError| {
+        let mut res = if api { e.json() } else { e }.into_response();
+        res.headers_mut()
+            .insert("x-kuzet-denied", axum::http::HeaderValue::from_static(why));
+        res
+    };
     let deny = |e: WebError| if api { e.json() } else { e }.into_response();
     let Some(rule) = rule(req.method(), &path) else {
-        return deny(WebError::forbidden("route not in the access table"));
+        return deny_as(
+            "table",
+            WebError::forbidden("route not in the access table"),
+        );
     };
     if rule.roles.is_empty() {
         return next.run(req).await;
@@ -119,18 +130,26 @@ pub async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Resp
     };
     let Some(sess) = sess else {
         if !api && req.method() == Method::GET {
-            return Redirect::to("/login").into_response();
+            let mut res = Redirect::to("/login").into_response();
+            res.headers_mut().insert(
+                "x-kuzet-denied",
+                axum::http::HeaderValue::from_static("login"),
+            );
+            return res;
         }
-        return deny(WebError::new(StatusCode::UNAUTHORIZED, "log in first"));
+        return deny_as(
+            "login",
+            WebError::new(StatusCode::UNAUTHORIZED, "log in first"),
+        );
     };
     if !rule.roles.contains(&sess.role()) {
-        return deny(WebError::forbidden("your role may not do this"));
+        return deny_as("role", WebError::forbidden("your role may not do this"));
     }
     let mut req = req;
     if req.method() == Method::POST {
         match check_csrf(req, &sess, st.cfg.max_body_bytes).await {
             Ok(r) => req = r,
-            Err(e) => return deny(e),
+            Err(e) => return deny_as("csrf", e),
         }
     }
     req.extensions_mut().insert(sess);

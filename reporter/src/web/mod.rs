@@ -39,6 +39,7 @@ mod time;
 
 pub use access::{ROUTES, RouteRule};
 pub use error::WebError;
+pub use pages::{QueueParams, render_queue};
 pub use session::{LoginLimiter, Session};
 
 /// The Content-Security-Policy sent with every response.

@@ -284,17 +284,23 @@ async fn logout(
 
 /// Query string of the queue (UI and API).
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct QueueParams {
+pub struct QueueParams {
+    /// `open` (new + in_review, the default), `all`, or one status.
     #[serde(default)]
     pub status: Option<String>,
+    /// Source kind.
     #[serde(default)]
     pub source: Option<String>,
+    /// Indicator value substring.
     #[serde(default)]
     pub indicator: Option<String>,
+    /// `score` (default), `oldest`, `newest`.
     #[serde(default)]
     pub sort: Option<String>,
+    /// Page size (capped by `WebConfig::max_queue_page`).
     #[serde(default)]
     pub limit: Option<i64>,
+    /// Cases skipped.
     #[serde(default)]
     pub offset: Option<i64>,
 }
@@ -396,7 +402,7 @@ fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Renders the queue page (also used by the benchmark).
+/// Renders the queue page's HTML for `sess` (also used by the benchmark).
 pub async fn render_queue(
     st: &AppState,
     sess: &Session,
