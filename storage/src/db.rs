@@ -2,7 +2,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::StorageError;
 
@@ -95,6 +95,14 @@ impl Db {
         let connect_opts = AnyConnectOptions::from_str(&url)
             .map_err(connect_err)?
             .disable_statement_logging();
+        // One direct connection first: a pool that cannot connect only reports a time-out,
+        // while this says what went wrong (refused, unknown host, bad password, no such file).
+        sqlx::AnyConnection::connect_with(&connect_opts)
+            .await
+            .map_err(connect_err)?
+            .close()
+            .await
+            .map_err(connect_err)?;
         let busy_ms = opts.busy_timeout.as_millis();
         let search_path = opts.search_path.clone();
         let pool = AnyPoolOptions::new()
@@ -144,6 +152,16 @@ impl Db {
     /// The connection pool, for queries.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so it waits for other writers under the busy timeout instead of
+    /// failing with "database is locked" when a read later turns into a write.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StorageError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Which backend this is.

@@ -10,7 +10,7 @@ pub enum StorageError {
         url: String,
     },
     /// The database could not be reached or opened.
-    #[error("cannot open database {url}: {source}")]
+    #[error("cannot open database {url}")]
     Connect {
         /// The URL, with any password masked.
         url: String,

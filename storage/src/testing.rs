@@ -39,6 +39,12 @@ impl TestDb {
     /// A fresh schema on the server named by `KUZET_TEST_DATABASE_URL`; `None` (after saying so
     /// on stderr) when the variable is unset.
     pub async fn postgres() -> Result<Option<TestDb>, StorageError> {
+        Self::postgres_with(true).await
+    }
+
+    /// Like [`TestDb::postgres`], with migrations applied only when `migrate` is true (an empty
+    /// schema lets tests check what `kuzet db migrate` does to a fresh database).
+    pub async fn postgres_with(migrate: bool) -> Result<Option<TestDb>, StorageError> {
         let Some(base) = postgres_url() else {
             return Ok(None);
         };
@@ -65,6 +71,7 @@ impl TestDb {
             &base,
             &DbOptions {
                 search_path: Some(schema.clone()),
+                migrate,
                 ..DbOptions::default()
             },
         )

@@ -1,0 +1,211 @@
+//! Configuration: defaults → TOML file → `KUZET_<SECTION>_<KEY>` environment → command-line flags.
+//!
+//! Every key is documented once, in `kuzet.example.toml`, with its default. Unknown keys and bad
+//! values are errors that name the key (exit status 2).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cli::LogFormat;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a lock or a free connection, in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://kuzet.db".into(),
+            max_connections: 8,
+            busy_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Sections that environment variables may address, as `KUZET_<SECTION>_<KEY>`.
+const SECTIONS: &[&str] = &["database", "log"];
+
+/// A configuration error: the message names the file, variable or key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then `file` (when given), then the environment.
+    pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                text.parse::<toml::Table>().map_err(|e| {
+                    ConfigError(format!(
+                        "config file {}: {}",
+                        path.display(),
+                        one_line(&e.to_string())
+                    ))
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let origin = file
+            .map(|p| format!("config file {}", p.display()))
+            .unwrap_or_else(|| "configuration".into());
+        Config::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError(format!("{origin}: {}", one_line(&e.to_string()))))
+    }
+
+    /// The configuration as TOML with secrets masked, for `kuzet config show`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = kuzet_storage::mask_url(&shown.database.url);
+        toml::to_string(&shown).unwrap_or_default()
+    }
+}
+
+/// Applies `KUZET_<SECTION>_<KEY>=value` variables. Values are read as TOML (numbers, booleans,
+/// arrays) and otherwise taken as strings. Variables of other tools (`KUZET_TEST_…`) are ignored.
+fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix("KUZET_") else {
+            continue;
+        };
+        let lower = rest.to_ascii_lowercase();
+        let Some(section) = SECTIONS
+            .iter()
+            .find(|s| lower.starts_with(&format!("{s}_")))
+        else {
+            continue;
+        };
+        let key = &lower[section.len() + 1..];
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let entry = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry {
+            toml::Value::Table(t) => {
+                t.insert(key.to_string(), value);
+            }
+            _ => {
+                return Err(ConfigError(format!(
+                    "environment variable {name}: [{section}] is not a table in the config file"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// `kuzet.example.toml` documents every key with its default: parsing it gives the defaults,
+    /// and it has exactly the keys the defaults have.
+    #[test]
+    fn example_file_lists_every_key_with_its_default() {
+        let example: toml::Table = include_str!("../kuzet.example.toml").parse().unwrap();
+        let defaults: toml::Table = toml::to_string(&Config::default())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(example, defaults);
+    }
+
+    #[test]
+    fn defaults_without_file() {
+        let c = Config::load(None, &[]).unwrap();
+        assert_eq!(c.database.url, "sqlite://kuzet.db");
+        assert_eq!(c.database.max_connections, 8);
+    }
+
+    #[test]
+    fn environment_overrides_and_is_typed() {
+        let c = Config::load(
+            None,
+            &env(&[
+                ("KUZET_DATABASE_MAX_CONNECTIONS", "3"),
+                ("KUZET_DATABASE_URL", "postgres://u:pw@h/db"),
+                ("KUZET_TEST_DATABASE_URL", "ignored"),
+                ("KUZET_LOG_FORMAT", "json"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.database.max_connections, 3);
+        assert_eq!(c.database.url, "postgres://u:pw@h/db");
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert!(c.to_masked_toml().contains("postgres://u:***@h/db"));
+        assert!(!c.to_masked_toml().contains("pw@"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.toml");
+        std::fs::write(&p, "[database]\nurll = 'x'\n").unwrap();
+        let e = Config::load(Some(&p), &[]).unwrap_err().to_string();
+        assert!(e.contains("urll"), "{e}");
+        std::fs::write(&p, "[database]\nmax_connections = 'many'\n").unwrap();
+        let e = Config::load(Some(&p), &[]).unwrap_err().to_string();
+        assert!(e.contains("max_connections"), "{e}");
+        let e = Config::load(None, &env(&[("KUZET_DATABASE_BOGUS", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bogus"), "{e}");
+        std::fs::write(&p, "[nonsense]\n").unwrap();
+        let e = Config::load(Some(&p), &[]).unwrap_err().to_string();
+        assert!(e.contains("nonsense"), "{e}");
+        std::fs::write(&p, "this is = = not toml").unwrap();
+        let e = Config::load(Some(&p), &[]).unwrap_err().to_string();
+        assert!(e.contains("k.toml") && !e.contains('\n'), "{e}");
+    }
+}
