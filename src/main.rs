@@ -73,6 +73,8 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
             cmd::eval_pages::run(&corpus, &rules, &ctx)
         }
         Command::Rules(cli::RulesCommand::Test { rules }) => cmd::rules::test(&rules, &ctx),
+        Command::Cases(c) => cmd::cases::run(c, &ctx).await,
+        Command::Serve(a) => cmd::serve::run(a, &ctx).await,
     }
 }
 

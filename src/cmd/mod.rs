@@ -1,12 +1,14 @@
 //! One module per command. Each takes the parsed arguments and a [`Context`] and returns the exit
 //! status; SQL stays in the library crates.
 
+pub mod cases;
 pub mod classify;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod eval_pages;
 pub mod rules;
+pub mod serve;
 pub mod users;
 
 use std::time::Duration;

@@ -192,11 +192,11 @@ pub async fn rebuild_or_update(
         };
         let ind: i64 = r.try_get("indicator_id")?;
         let kind: String = r.try_get("kind")?;
-        if !limits.kinds.iter().any(|k| *k == kind) {
+        if !limits.kinds.contains(&kind) {
             continue;
         }
         let value: String = r.try_get("value")?;
-        if generic.contains(&ind) || limits.ignore_values.iter().any(|v| *v == value) {
+        if generic.contains(&ind) || limits.ignore_values.contains(&value) {
             skipped.insert(ind);
             continue;
         }
