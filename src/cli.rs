@@ -85,6 +85,39 @@ pub enum Command {
     /// WARC evidence: verify digests.
     #[command(subcommand)]
     Evidence(crate::cmd::evidence::EvidenceCommand),
+    /// Cases: flagged pages grouped by shared indicators.
+    #[command(subcommand)]
+    Cases(CasesCommand),
+    /// The analyst web UI and JSON API.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// Print each case with id, status, score, URLs and indicators.
+    List {
+        /// Only this status: new, in_review, confirmed, dismissed, forwarded (or open, all).
+        #[arg(long, value_name = "S")]
+        status: Option<String>,
+        /// Most cases printed.
+        #[arg(long, default_value_t = 10_000)]
+        limit: i64,
+    },
+    /// Group flagged pages into cases now (runs after every crawl too); idempotent.
+    Rebuild,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    /// Mark cookies `Secure` (set when served behind HTTPS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Evidence directory (WARC files, image blobs) for downloads.
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -85,6 +85,8 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         }
         Command::Crawl(c) => cmd::crawl::run(c, &ctx).await,
         Command::Evidence(c) => cmd::evidence::run(c, &ctx),
+        Command::Cases(c) => cmd::cases::run(c, &ctx).await,
+        Command::Serve(a) => cmd::serve::run(a, &ctx).await,
     }
 }
 

@@ -4,13 +4,19 @@
 //! - [`users`]: accounts and roles (argon2 password hashes); table `users`.
 //! - [`audit`]: the append-only audit log; table `audit_log` (updates and deletes are refused by
 //!   database triggers, so no code path can rewrite history).
+//! - [`cases`]: grouping flagged pages into cases, the review state machine, queue and case
+//!   queries; tables `cases`, `case_pages`, `case_apart`, `reviews`.
+//! - [`web`]: the analyst web UI and JSON API (axum): sessions, CSRF, roles, rate limiting,
+//!   security headers, re-encoded images; table `sessions`.
 //!
-//! This crate is the only writer of `users`, `sessions`, `cases`, `case_pages`, `reviews`,
-//! `audit_log`, `reports` and `report_deliveries`.
+//! This crate is the only writer of `users`, `sessions`, `cases`, `case_pages`, `case_apart`,
+//! `reviews`, `audit_log`, `reports` and `report_deliveries`.
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod cases;
 mod error;
 pub mod users;
+pub mod web;
 
 pub use error::ReporterError;

@@ -1,6 +1,7 @@
 //! One module per command. Each takes the parsed arguments and a [`Context`] and returns the exit
 //! status; SQL stays in the library crates.
 
+pub mod cases;
 pub mod classify;
 pub mod config;
 pub mod crawl;
@@ -11,6 +12,7 @@ pub mod eval_qr;
 pub mod evidence;
 pub mod qr;
 pub mod rules;
+pub mod serve;
 pub mod users;
 
 use std::time::Duration;

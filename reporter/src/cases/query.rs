@@ -1,0 +1,420 @@
+//! Reading cases: the queue and the full case view.
+
+use std::collections::HashMap;
+
+use kuzet_storage::Db;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::highlight::{self, Segment};
+use super::{IndicatorRef, Status};
+use crate::ReporterError;
+
+/// Queue order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Highest score first, then oldest.
+    #[default]
+    Score,
+    /// Oldest first (longest waiting).
+    Oldest,
+    /// Newest first.
+    Newest,
+}
+
+impl Sort {
+    /// Parses `score`, `oldest`, `newest`; anything else is the default.
+    pub fn parse(s: &str) -> Sort {
+        match s {
+            "oldest" | "age" => Sort::Oldest,
+            "newest" => Sort::Newest,
+            _ => Sort::Score,
+        }
+    }
+    /// The name used in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Score => "score",
+            Sort::Oldest => "oldest",
+            Sort::Newest => "newest",
+        }
+    }
+}
+
+/// Which cases, in which order. Merged cases are never listed.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only these statuses (empty: all).
+    pub statuses: Vec<Status>,
+    /// Only cases with a page from a source of this kind (`web`, `telegram`, `onion`, `photos`).
+    pub source: Option<String>,
+    /// Only cases with an indicator whose value contains this text (case-insensitive for ASCII).
+    pub indicator: Option<String>,
+    /// Order.
+    pub sort: Sort,
+    /// Most cases returned (callers cap it; see `web::Limits::max_queue_page`).
+    pub limit: i64,
+    /// Cases skipped.
+    pub offset: i64,
+}
+
+/// One line of the queue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseSummary {
+    /// Case id.
+    pub id: i64,
+    /// Status.
+    pub status: Status,
+    /// Best score among its pages.
+    pub score: f64,
+    /// Title (from the best page).
+    pub title: String,
+    /// Created, ms since the epoch.
+    pub created_at: i64,
+    /// Last change, ms since the epoch.
+    pub updated_at: i64,
+    /// Assigned analyst's name.
+    pub assigned_to: Option<String>,
+    /// Page URLs, sorted.
+    pub urls: Vec<String>,
+    /// Distinct indicators, sorted.
+    pub indicators: Vec<IndicatorRef>,
+}
+
+/// Lists cases for the queue, the CLI and the API.
+pub async fn list(db: &Db, f: &QueueFilter) -> Result<Vec<CaseSummary>, ReporterError> {
+    let mut sql = String::from(
+        "SELECT c.id, c.status, c.score, c.title, c.created_at, c.updated_at, u.name AS assignee \
+         FROM cases c LEFT JOIN users u ON u.id = c.assigned_to WHERE c.merged_into IS NULL",
+    );
+    let mut binds: Vec<String> = Vec::new();
+    if !f.statuses.is_empty() {
+        let list: Vec<String> = f
+            .statuses
+            .iter()
+            .map(|s| {
+                binds.push(s.as_str().to_string());
+                format!("${}", binds.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND c.status IN ({})", list.join(", ")));
+    }
+    if let Some(src) = f.source.as_deref().filter(|s| !s.is_empty()) {
+        binds.push(src.to_string());
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM case_pages cp JOIN pages p ON p.id = cp.page_id \
+             JOIN sources s ON s.id = p.source_id WHERE cp.case_id = c.id AND s.kind = ${})",
+            binds.len()
+        ));
+    }
+    if let Some(ind) = f.indicator.as_deref().filter(|s| !s.is_empty()) {
+        let escaped = ind
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        binds.push(format!("%{escaped}%"));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM case_pages cp JOIN page_indicators pi ON pi.page_id = cp.page_id \
+             JOIN indicators i ON i.id = pi.indicator_id \
+             WHERE cp.case_id = c.id AND LOWER(i.value) LIKE ${} ESCAPE '\\')",
+            binds.len()
+        ));
+    }
+    sql.push_str(match f.sort {
+        Sort::Score => " ORDER BY c.score DESC, c.created_at ASC, c.id ASC",
+        Sort::Oldest => " ORDER BY c.created_at ASC, c.id ASC",
+        Sort::Newest => " ORDER BY c.created_at DESC, c.id DESC",
+    });
+    sql.push_str(&format!(
+        " LIMIT {} OFFSET {}",
+        f.limit.max(0),
+        f.offset.max(0)
+    ));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(CaseSummary {
+            id: r.try_get("id")?,
+            status: r.try_get::<String, _>("status")?.parse()?,
+            score: r.try_get("score")?,
+            title: r.try_get("title")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            assigned_to: r.try_get("assignee")?,
+            urls: Vec::new(),
+            indicators: Vec::new(),
+        });
+    }
+    fill_urls_and_indicators(db, &mut out).await?;
+    Ok(out)
+}
+
+/// Ids per query in `IN (…)` lists.
+const CHUNK: usize = 500;
+
+async fn fill_urls_and_indicators(db: &Db, cases: &mut [CaseSummary]) -> Result<(), ReporterError> {
+    let pos: HashMap<i64, usize> = cases.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let list = chunk
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let urls = sqlx::query(&format!(
+            "SELECT cp.case_id, p.url FROM case_pages cp JOIN pages p ON p.id = cp.page_id \
+             WHERE cp.case_id IN ({list}) ORDER BY p.url"
+        ))
+        .fetch_all(db.pool())
+        .await?;
+        for r in &urls {
+            let c: i64 = r.try_get("case_id")?;
+            if let Some(&i) = pos.get(&c) {
+                cases[i].urls.push(r.try_get("url")?);
+            }
+        }
+        let inds = sqlx::query(&format!(
+            "SELECT DISTINCT cp.case_id, i.kind, i.value FROM case_pages cp \
+             JOIN page_indicators pi ON pi.page_id = cp.page_id \
+             JOIN indicators i ON i.id = pi.indicator_id \
+             WHERE cp.case_id IN ({list}) ORDER BY i.kind, i.value"
+        ))
+        .fetch_all(db.pool())
+        .await?;
+        for r in &inds {
+            let c: i64 = r.try_get("case_id")?;
+            if let Some(&i) = pos.get(&c) {
+                cases[i].indicators.push(IndicatorRef {
+                    kind: r.try_get("kind")?,
+                    value: r.try_get("value")?,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A page of a case with its evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct CasePage {
+    /// Page id.
+    pub id: i64,
+    /// URL as discovered.
+    pub url: String,
+    /// URL after redirects.
+    pub final_url: String,
+    /// Title.
+    pub title: String,
+    /// Source kind, when known.
+    pub source: Option<String>,
+    /// Fetch time, ms.
+    pub fetched_at: i64,
+    /// SHA-256 of the body as received.
+    pub content_hash: String,
+    /// WARC record digest, when the crawler stored one.
+    pub warc_digest: Option<String>,
+    /// True when a WARC record can be downloaded.
+    pub has_warc: bool,
+    /// Newest verdict: score.
+    pub score: f64,
+    /// Newest verdict: label.
+    pub verdict: String,
+    /// Rules that fired, from the newest verdict.
+    pub reasons: Vec<highlight::Reason>,
+    /// The extracted text cut into plain and highlighted segments (to be escaped when shown).
+    pub segments: Vec<Segment>,
+    /// True when the text was longer than the display limit and cut.
+    pub text_truncated: bool,
+    /// Indicators of this page.
+    pub indicators: Vec<IndicatorRef>,
+    /// Images of this page (and their QR codes).
+    pub images: Vec<CaseImage>,
+}
+
+/// An image with the QR codes decoded from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseImage {
+    /// Image id (served re-encoded at `/images/{id}`).
+    pub id: i64,
+    /// Where it came from.
+    pub url: Option<String>,
+    /// SHA-256 of the image bytes.
+    pub content_hash: String,
+    /// Decoded QR payloads.
+    pub qr: Vec<String>,
+}
+
+/// One history line.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// When, ms.
+    pub at: i64,
+    /// Who (`system` when nobody).
+    pub user: String,
+    /// What.
+    pub action: String,
+    /// Note or reason.
+    pub note: String,
+}
+
+/// Everything the case page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    /// The queue line.
+    pub summary: CaseSummary,
+    /// Set when this case was merged into another one.
+    pub merged_into: Option<i64>,
+    /// Pages, best score first.
+    pub pages: Vec<CasePage>,
+    /// History, oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// Who confirmed last (four-eyes), by name.
+    pub confirmed_by: Option<String>,
+    /// An approval for forwarding exists.
+    pub forward_approved: bool,
+}
+
+/// Loads one case with its pages, evidence and history. `max_text` caps the text shown per page
+/// (in bytes, cut at a character boundary).
+pub async fn get(db: &Db, id: i64, max_text: usize) -> Result<CaseDetail, ReporterError> {
+    let r = sqlx::query(
+        "SELECT c.id, c.status, c.score, c.title, c.created_at, c.updated_at, c.merged_into, \
+         u.name AS assignee FROM cases c LEFT JOIN users u ON u.id = c.assigned_to WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(ReporterError::NotFound { what: "case", id })?;
+    let mut summary = vec![CaseSummary {
+        id,
+        status: r.try_get::<String, _>("status")?.parse()?,
+        score: r.try_get("score")?,
+        title: r.try_get("title")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        assigned_to: r.try_get("assignee")?,
+        urls: Vec::new(),
+        indicators: Vec::new(),
+    }];
+    let merged_into: Option<i64> = r.try_get("merged_into")?;
+    fill_urls_and_indicators(db, &mut summary).await?;
+    let summary = summary.remove(0);
+
+    let rows = sqlx::query(
+        "SELECT p.id, p.url, p.final_url, p.title, p.text, p.fetched_at, p.content_hash, \
+         p.warc_digest, p.warc_file, s.kind AS source, v.score, v.verdict, v.reasons_json \
+         FROM case_pages cp JOIN pages p ON p.id = cp.page_id \
+         LEFT JOIN sources s ON s.id = p.source_id \
+         LEFT JOIN verdicts v ON v.page_id = p.id \
+           AND v.id = (SELECT MAX(v2.id) FROM verdicts v2 WHERE v2.page_id = p.id) \
+         WHERE cp.case_id = $1 ORDER BY v.score DESC, p.id ASC",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut pages = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let pid: i64 = r.try_get("id")?;
+        let text: String = r.try_get::<Option<String>, _>("text")?.unwrap_or_default();
+        let reasons = highlight::parse_reasons(
+            &r.try_get::<Option<String>, _>("reasons_json")?
+                .unwrap_or_default(),
+        );
+        let (shown, truncated) = highlight::truncate(&text, max_text);
+        let segments = highlight::segments(shown, &reasons);
+        let indicators = sqlx::query(
+            "SELECT i.kind, i.value FROM page_indicators pi JOIN indicators i ON i.id = pi.indicator_id \
+             WHERE pi.page_id = $1 ORDER BY i.kind, i.value",
+        )
+        .bind(pid)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IndicatorRef {
+                kind: r.try_get("kind")?,
+                value: r.try_get("value")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ReporterError>>()?;
+        let mut images = Vec::new();
+        for ir in
+            sqlx::query("SELECT id, url, content_hash FROM images WHERE page_id = $1 ORDER BY id")
+                .bind(pid)
+                .fetch_all(db.pool())
+                .await?
+        {
+            let iid: i64 = ir.try_get("id")?;
+            let qr: Vec<String> =
+                sqlx::query_scalar("SELECT text FROM qr_codes WHERE image_id = $1 ORDER BY id")
+                    .bind(iid)
+                    .fetch_all(db.pool())
+                    .await?;
+            images.push(CaseImage {
+                id: iid,
+                url: ir.try_get("url")?,
+                content_hash: ir.try_get("content_hash")?,
+                qr,
+            });
+        }
+        pages.push(CasePage {
+            id: pid,
+            url: r.try_get("url")?,
+            final_url: r.try_get("final_url")?,
+            title: r.try_get::<Option<String>, _>("title")?.unwrap_or_default(),
+            source: r.try_get("source")?,
+            fetched_at: r.try_get("fetched_at")?,
+            content_hash: r.try_get("content_hash")?,
+            warc_digest: r.try_get("warc_digest")?,
+            has_warc: r.try_get::<Option<String>, _>("warc_file")?.is_some(),
+            score: r.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
+            verdict: r
+                .try_get::<Option<String>, _>("verdict")?
+                .unwrap_or_default(),
+            reasons,
+            segments,
+            text_truncated: truncated,
+            indicators,
+            images,
+        });
+    }
+    let history = sqlx::query(
+        "SELECT r.created_at, r.action, r.note, u.name FROM reviews r \
+         LEFT JOIN users u ON u.id = r.user_id WHERE r.case_id = $1 ORDER BY r.id",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(HistoryEntry {
+            at: r.try_get("created_at")?,
+            user: r
+                .try_get::<Option<String>, _>("name")?
+                .unwrap_or_else(|| "system".into()),
+            action: r.try_get("action")?,
+            note: r.try_get("note")?,
+        })
+    })
+    .collect::<Result<Vec<_>, ReporterError>>()?;
+    let confirmed_by = history
+        .iter()
+        .rev()
+        .find(|h| h.action == "confirm")
+        .map(|h| h.user.clone());
+    let forward_approved = super::workflow::forward_approved(db, id).await?;
+    Ok(CaseDetail {
+        summary,
+        merged_into,
+        pages,
+        history,
+        confirmed_by,
+        forward_approved,
+    })
+}

@@ -1,0 +1,242 @@
+//! End-to-end review in real headless Chromium through chromedriver (WebDriver).
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver` (CI's `.ci/run` installs them).
+//! Without `chromedriver` on PATH the test prints `SKIPPED (browser)` and passes, unless
+//! `KUZET_REQUIRE_BROWSER=1`, which turns the absence into a failure. Screenshots go to
+//! `target/test-artifacts/`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use kuzet_reporter::web::{self, AppState, WebConfig};
+use kuzet_storage::testing::TestDb;
+
+fn find_on_path(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(bin))
+            .find(|f| f.is_file())
+    })
+}
+
+struct Driver(Child);
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(|p| p.join("test-artifacts"))
+        .unwrap_or_else(|| PathBuf::from("test-artifacts"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
+    let Some(driver_bin) = find_on_path("chromedriver") else {
+        assert!(
+            std::env::var("KUZET_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "KUZET_REQUIRE_BROWSER=1 but chromedriver is not on PATH (apt-get install chromium chromium-driver)"
+        );
+        eprintln!(
+            "SKIPPED (browser): chromedriver not found; apt-get install chromium chromium-driver"
+        );
+        return;
+    };
+    let t = TestDb::sqlite().await.unwrap();
+    common::users(&t.db).await;
+    let (cases, _) = common::world(&t.db).await;
+    let state = AppState::new(t.db.clone(), WebConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    // chromedriver on a free loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _driver = Driver(
+        Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let mut opts = serde_json::json!({
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", "--window-size=1280,1000",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]
+    });
+    if let Some(bin) = find_on_path("chromium") {
+        opts["binary"] = serde_json::Value::String(bin.display().to_string());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), opts);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let c = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("start a chromium session");
+    let out = artifacts();
+    let shot = |name: &'static str| {
+        let c = c.clone();
+        let out = out.clone();
+        async move {
+            let png = c.screenshot().await.unwrap();
+            std::fs::write(out.join(format!("browser-{name}.png")), png).unwrap();
+        }
+    };
+    let login = |name: &'static str| {
+        let c = c.clone();
+        let base = base.clone();
+        async move {
+            c.goto(&format!("{base}/login")).await.unwrap();
+            c.find(Locator::Id("name"))
+                .await
+                .unwrap()
+                .send_keys(name)
+                .await
+                .unwrap();
+            c.find(Locator::Id("password"))
+                .await
+                .unwrap()
+                .send_keys(common::PASSWORD)
+                .await
+                .unwrap();
+            c.find(Locator::Id("login"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait()
+                .for_element(Locator::Css("table.queue"))
+                .await
+                .unwrap();
+        }
+    };
+    let selected = || {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css("tr.sel"))
+                .await
+                .unwrap()
+                .attr("id")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        }
+    };
+    let key = |k: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css("body"))
+                .await
+                .unwrap()
+                .send_keys(k)
+                .await
+                .unwrap();
+        }
+    };
+
+    // Analyst 1: log in, open the queue, move with j/k, open with Enter, confirm with c.
+    login("aigerim").await;
+    shot("1-queue").await;
+    let first = format!("case-{}", cases[0]);
+    assert_eq!(
+        selected().await,
+        first,
+        "the top case (best score) starts selected"
+    );
+    key("j").await;
+    assert_ne!(selected().await, first, "j moves down");
+    key("k").await;
+    assert_eq!(selected().await, first, "k moves up");
+    key("\u{E007}").await; // Enter
+    c.wait()
+        .for_element(Locator::Id("form-confirm"))
+        .await
+        .unwrap();
+    let html = c.source().await.unwrap();
+    assert!(
+        !html.contains("<svg onload"),
+        "hostile text stays inert in the live DOM"
+    );
+    shot("2-case").await;
+    key("c").await;
+    c.wait()
+        .for_element(Locator::Css("table.queue"))
+        .await
+        .unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM cases WHERE id = $1")
+        .bind(cases[0])
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "confirmed");
+    shot("3-after-confirm").await;
+    // The confirming analyst gets no approve button.
+    c.goto(&format!("{base}/cases/{}", cases[0])).await.unwrap();
+    assert!(c.find(Locator::Id("form-approve")).await.is_err());
+    c.find(Locator::Css("form.logout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("login")).await.unwrap();
+
+    // Analyst 2: approve forwarding with the keyboard.
+    login("bolat").await;
+    c.goto(&format!("{base}/cases/{}", cases[0])).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("form-approve"))
+        .await
+        .unwrap();
+    key("a").await;
+    c.wait().for_element(Locator::Id("approved")).await.unwrap();
+    shot("4-approved").await;
+    let approvals: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reviews r JOIN users u ON u.id = r.user_id \
+         WHERE r.case_id = $1 AND r.action = 'approve_forward' AND u.name = 'bolat'",
+    )
+    .bind(cases[0])
+    .fetch_one(t.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(approvals, 1);
+
+    c.close().await.unwrap();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

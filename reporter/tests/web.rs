@@ -1,0 +1,824 @@
+//! Router-level tests of the web UI and API: the route × role × method matrix, CSRF, inert
+//! hostile content, security headers, sessions, rate limiting, evidence downloads.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use kuzet_reporter::cases::fixture;
+use kuzet_reporter::cases::{self, Action, Actor};
+use kuzet_reporter::users::Role;
+use kuzet_reporter::web::{self, AppState, CSP, ROUTES, WebConfig};
+use kuzet_storage::testing::TestDb;
+use tower::ServiceExt;
+
+struct World {
+    _t: TestDb,
+    app: Router,
+    state: AppState,
+    cases: Vec<i64>,
+    pages: Vec<i64>,
+    image: i64,
+    users: Vec<(Role, String, i64)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world_with(cfg: WebConfig) -> World {
+    let t = TestDb::sqlite().await.unwrap();
+    let users = common::users(&t.db).await;
+    let (cases, pages) = common::world(&t.db).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Evidence: a WARC file and an image with HTML appended after the pixels.
+    std::fs::write(
+        dir.path().join("crawl.warc"),
+        b"JUNKWARC/1.1\r\nWARC-Type: response\r\n\r\nbodyTAIL",
+    )
+    .unwrap();
+    fixture::warc(&t.db, pages[0], "crawl.warc", 4, 37)
+        .await
+        .unwrap();
+    let img = image::RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let mut bytes = png.into_inner();
+    bytes.extend_from_slice(b"<script>alert('polyglot')</script>");
+    let ip = dir.path().join("qr.png");
+    std::fs::write(&ip, &bytes).unwrap();
+    let image = fixture::image(
+        &t.db,
+        pages[0],
+        ip.to_str().unwrap(),
+        &"a".repeat(64),
+        &["<svg onload=alert('qr')>"],
+    )
+    .await
+    .unwrap();
+    // Confirm the first case so liaisons can see it.
+    let a = &users[1];
+    cases::apply(
+        &t.db,
+        &Actor::user(a.2, &a.1),
+        cases[0],
+        &Action::Confirm(String::new()),
+    )
+    .await
+    .unwrap();
+    let cfg = WebConfig {
+        evidence_dir: Some(dir.path().to_path_buf()),
+        ..cfg
+    };
+    let state = AppState::new(t.db.clone(), cfg);
+    World {
+        app: web::app(state.clone()),
+        state,
+        _t: t,
+        cases,
+        pages,
+        image,
+        users,
+        _dir: dir,
+    }
+}
+
+async fn world() -> World {
+    world_with(WebConfig::default()).await
+}
+
+async fn body(res: Response<Body>) -> String {
+    String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned()
+}
+
+fn with_ip(mut req: Request<Body>, ip: [u8; 4]) -> Request<Body> {
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 4000))));
+    req
+}
+
+fn set_cookie_value(res: &Response<Body>, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.to_string())
+}
+
+/// Logs in through the API; returns (cookie header value, csrf token).
+async fn login(app: &Router, name: &str) -> (String, String) {
+    let req = Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!(
+            r#"{{"name":"{name}","password":"{}"}}"#,
+            common::PASSWORD
+        )))
+        .unwrap();
+    let res = app
+        .clone()
+        .oneshot(with_ip(req, [10, 0, 0, 1]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "login {name}");
+    let c = set_cookie_value(&res, "kuzet_session").unwrap();
+    let cookie = c.split(';').next().unwrap().to_string();
+    let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    (cookie, v["csrf"].as_str().unwrap().to_string())
+}
+
+fn concrete(path: &str, w: &World) -> String {
+    let id = if path.starts_with("/images/") {
+        w.image
+    } else if path.starts_with("/pages/") {
+        w.pages[0]
+    } else {
+        w.cases[0]
+    };
+    path.replace("{id}", &id.to_string())
+}
+
+#[tokio::test]
+async fn every_route_times_every_role_is_allowed_or_denied_as_the_table_says() {
+    let w = world().await;
+    let mut sessions = Vec::new();
+    for (role, name, _) in &w.users {
+        sessions.push((Some(*role), Some(login(&w.app, name).await)));
+    }
+    sessions.push((None, None));
+    let mut checked = 0;
+    for rule in ROUTES {
+        for (role, sess) in &sessions {
+            let path = concrete(rule.path, &w);
+            // Logging out ends the session: use a throw-away one.
+            let fresh;
+            let sess = match (rule.path, role) {
+                ("/logout", Some(r)) => {
+                    let name = &w.users.iter().find(|u| u.0 == *r).unwrap().1;
+                    fresh = Some(login(&w.app, name).await);
+                    &fresh
+                }
+                _ => sess,
+            };
+            let mut req = Request::builder().method(rule.method).uri(&path);
+            if let Some((cookie, csrf)) = sess {
+                req = req
+                    .header(header::COOKIE, cookie)
+                    .header("x-csrf-token", csrf);
+            }
+            if rule.method == "POST" {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+            }
+            let res = w
+                .app
+                .clone()
+                .oneshot(with_ip(req.body(Body::from("{}")).unwrap(), [10, 0, 0, 9]))
+                .await
+                .unwrap();
+            let denied = res
+                .headers()
+                .get("x-kuzet-denied")
+                .map(|v| v.to_str().unwrap().to_string());
+            let what = format!("{} {} as {role:?} → {}", rule.method, path, res.status());
+            if rule.roles.is_empty() {
+                assert_eq!(denied, None, "public route: {what}");
+            } else {
+                match role {
+                    None => {
+                        assert_eq!(denied.as_deref(), Some("login"), "{what}");
+                        assert!(
+                            matches!(
+                                res.status(),
+                                StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER
+                            ),
+                            "{what}"
+                        );
+                    }
+                    Some(r) if rule.roles.contains(r) => {
+                        assert_eq!(denied, None, "allowed: {what}");
+                        assert_ne!(res.status(), StatusCode::FORBIDDEN, "{what}");
+                    }
+                    Some(_) => {
+                        assert_eq!(denied.as_deref(), Some("role"), "denied: {what}");
+                        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ROUTES.len() * 6);
+    // A method the table does not list for a path is refused (fail closed).
+    let (cookie, _) = login(&w.app, "root").await;
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::delete("/queue")
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED | StatusCode::FORBIDDEN
+        ),
+        "{}",
+        res.status()
+    );
+}
+
+#[tokio::test]
+async fn posts_without_a_valid_csrf_token_are_refused() {
+    let w = world().await;
+    let (cookie, csrf) = login(&w.app, "aigerim").await;
+    let url = format!("/cases/{}/note", w.cases[1]);
+    let post = |body: String, extra: Option<(&'static str, String)>| {
+        let mut r = Request::post(&url)
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some((k, v)) = extra {
+            r = r.header(k, v);
+        }
+        r.body(Body::from(body)).unwrap()
+    };
+    for (req, why) in [
+        (post("text=hello".into(), None), "missing"),
+        (post("text=hello&csrf=0000".into(), None), "wrong field"),
+        (
+            post("text=hello".into(), Some(("x-csrf-token", "bad".into()))),
+            "wrong header",
+        ),
+    ] {
+        let res = w.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{why}");
+        assert_eq!(res.headers()["x-kuzet-denied"], "csrf", "{why}");
+    }
+    let notes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews WHERE action = 'note'")
+        .fetch_one(w.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(notes, 0, "refused posts changed nothing");
+    let res = w
+        .app
+        .clone()
+        .oneshot(post(format!("text=hello&csrf={csrf}"), None))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // API: JSON without the header is refused.
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::post(format!("/api/cases/{}/note", w.cases[1]))
+                .header(header::COOKIE, &cookie)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"text":"x"}"#))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Login form without the double-submit cookie is refused.
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "name=aigerim&password={}&csrf=abc",
+                    common::PASSWORD
+                )))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie_value(&res, "kuzet_session").is_none());
+}
+
+#[tokio::test]
+async fn hostile_page_content_is_shown_inert() {
+    let w = world().await;
+    let (cookie, _) = login(&w.app, "root").await;
+    for path in [
+        "/queue?status=all".to_string(),
+        format!("/cases/{}", w.cases[0]),
+    ] {
+        let res = w
+            .app
+            .clone()
+            .oneshot(
+                Request::get(&path)
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], CSP);
+        let html = body(res).await;
+        assert_eq!(
+            html.matches("<script").count(),
+            1,
+            "only our own script tag: {path}"
+        );
+        assert!(html.contains(r#"<script src="/assets/app.js" defer></script>"#));
+        for bad in [
+            "<svg",
+            "javascript:alert(1)\"",
+            "href=\"javascript:",
+            "<img src=x",
+        ] {
+            assert!(!html.contains(bad), "{bad} leaked on {path}");
+        }
+        for href in html.split("href=\"").skip(1) {
+            assert!(
+                href.starts_with('/'),
+                "only our own links: {}",
+                &href[..href.len().min(40)]
+            );
+        }
+        // Entities normalised (askama writes `&#60;`); checked only for the escaped forms.
+        let norm = html
+            .replace("&#60;", "&lt;")
+            .replace("&#62;", "&gt;")
+            .replace("&#39;", "'")
+            .replace("&#x27;", "'");
+        assert!(
+            norm.contains("&lt;script&gt;alert('ind')&lt;/script&gt;"),
+            "escaped indicator on {path}"
+        );
+        if path.starts_with("/cases/") {
+            assert!(
+                norm.contains("&lt;script&gt;alert('title')&lt;/script&gt;"),
+                "title escaped"
+            );
+            assert!(
+                norm.contains("&lt;script&gt;alert(\"text\")&lt;/script&gt;")
+                    || norm.contains("&lt;script&gt;alert(&#34;text&#34;)&lt;/script&gt;"),
+                "text escaped"
+            );
+            assert!(
+                norm.contains("<mark title=\"xss.svg\">&lt;svg onload=alert(1)&gt;</mark>"),
+                "highlight is escaped text in <mark>"
+            );
+            assert!(norm.contains("<mark title=\"drug.mef\">мефедрон</mark>"));
+            assert!(
+                norm.contains("&lt;svg onload=alert('qr')&gt;"),
+                "QR text escaped"
+            );
+            assert!(html.contains(&format!("<img src=\"/images/{}\"", w.image)));
+        }
+    }
+    // The API returns JSON (not HTML) with the values as data.
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/cases/{}", w.cases[0]))
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+    assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    assert_eq!(v["summary"]["title"], common::XSS_TITLE);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let w = world().await;
+    let (cookie, _) = login(&w.app, "root").await;
+    for path in [
+        "/login",
+        "/queue",
+        "/nope",
+        "/assets/app.js",
+        "/assets/app.css",
+        "/api/cases",
+        "/audit",
+    ] {
+        for auth in [true, false] {
+            let mut r = Request::get(path);
+            if auth {
+                r = r.header(header::COOKIE, &cookie);
+            }
+            let res = w
+                .app
+                .clone()
+                .oneshot(r.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let h = res.headers();
+            assert_eq!(h[header::CONTENT_SECURITY_POLICY], CSP, "{path}");
+            assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+            assert_eq!(h[header::REFERRER_POLICY], "no-referrer", "{path}");
+            assert_eq!(h[header::X_FRAME_OPTIONS], "DENY", "{path}");
+        }
+    }
+    let res = w
+        .app
+        .clone()
+        .oneshot(Request::get("/assets/app.js").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+}
+
+#[tokio::test]
+async fn login_rotates_the_session_token_and_stores_only_its_hash() {
+    let w = world_with(WebConfig {
+        secure_cookies: true,
+        ..WebConfig::default()
+    })
+    .await;
+    // The login form sets the double-submit cookie.
+    let res = w
+        .app
+        .clone()
+        .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let lc = set_cookie_value(&res, "kuzet_login").unwrap();
+    let ltok = lc
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("kuzet_login=")
+        .to_string();
+    assert!(body(res).await.contains(&ltok));
+    // An attacker plants a session cookie; logging in must not adopt it.
+    let planted = "ab".repeat(32);
+    let mut tokens = Vec::new();
+    let mut presented = format!("kuzet_session={planted}; kuzet_login={ltok}");
+    for _ in 0..2 {
+        let req = Request::post("/login")
+            .header(header::COOKIE, &presented)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={ltok}&name=bolat&password=correct+horse+battery"
+            )))
+            .unwrap();
+        let res = w
+            .app
+            .clone()
+            .oneshot(with_ip(req, [10, 1, 1, 1]))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let c = set_cookie_value(&res, "kuzet_session").unwrap();
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+            assert!(c.contains(attr), "{attr} in {c}");
+        }
+        let tok = c
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("kuzet_session=")
+            .to_string();
+        assert_ne!(tok, planted);
+        presented = format!("kuzet_session={tok}; kuzet_login={ltok}");
+        tokens.push(tok);
+    }
+    assert_ne!(tokens[0], tokens[1], "a new token per login");
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_all(w.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        hashes.len(),
+        1,
+        "the previous session was ended: {hashes:?}"
+    );
+    assert_eq!(hashes[0], web::session::token_hash(&tokens[1]));
+    for (tok, ok) in [(&tokens[0], false), (&planted, false), (&tokens[1], true)] {
+        let res = w
+            .app
+            .clone()
+            .oneshot(
+                Request::get("/queue")
+                    .header(header::COOKIE, format!("kuzet_session={tok}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status() == StatusCode::OK, ok, "{tok}");
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_are_rate_limited_per_ip_and_name() {
+    let w = world_with(WebConfig {
+        login_max_failures: 3,
+        ..WebConfig::default()
+    })
+    .await;
+    let attempt = |pw: &str, ip: [u8; 4]| {
+        with_ip(
+            Request::post("/api/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(
+                    r#"{{"name":"aigerim","password":"{pw}"}}"#
+                )))
+                .unwrap(),
+            ip,
+        )
+    };
+    for _ in 0..3 {
+        let res = w
+            .app
+            .clone()
+            .oneshot(attempt("wrong", [10, 9, 9, 9]))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = w
+        .app
+        .clone()
+        .oneshot(attempt(common::PASSWORD, [10, 9, 9, 9]))
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!(set_cookie_value(&res, "kuzet_session").is_none());
+    let res = w
+        .app
+        .clone()
+        .oneshot(attempt(common::PASSWORD, [10, 9, 9, 8]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "another IP is another key");
+    let log = kuzet_reporter::audit::recent(&w.state.db, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "user.login_failed")
+            .count(),
+        3
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "user.login_limited")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
+    let w = world().await;
+    let (c1, t1) = login(&w.app, "aigerim").await;
+    let (c2, t2) = login(&w.app, "bolat").await;
+    let (cl, tl) = login(&w.app, "dana").await;
+    let (ca, _) = login(&w.app, "root").await;
+    let call = |cookie: &str, csrf: &str, path: String, json: &str| {
+        Request::post(path)
+            .header(header::COOKIE, cookie)
+            .header("x-csrf-token", csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap()
+    };
+    let id = w.cases[1];
+    // Liaisons cannot see unconfirmed cases.
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/cases/{id}"))
+                .header(header::COOKIE, &cl)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = w
+        .app
+        .clone()
+        .oneshot(call(&c1, &t1, format!("/api/cases/{id}/confirm"), "{}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body(res).await.contains("\"confirmed\""));
+    let res = w
+        .app
+        .clone()
+        .oneshot(call(&c1, &t1, format!("/api/cases/{id}/approve"), "{}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT, "own approval refused");
+    let res = w
+        .app
+        .clone()
+        .oneshot(call(&cl, &tl, format!("/api/cases/{id}/forward"), "{}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT, "no approval yet");
+    let res = w
+        .app
+        .clone()
+        .oneshot(call(
+            &c2,
+            &t2,
+            format!("/api/cases/{id}/approve"),
+            r#"{"note":"agree"}"#,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = w
+        .app
+        .clone()
+        .oneshot(call(
+            &cl,
+            &tl,
+            format!("/api/cases/{id}/forward"),
+            r#"{"text":"KNB"}"#,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body(res).await.contains("forwarded"));
+    // Liaison queue: only confirmed and forwarded.
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/api/cases?status=all")
+                .header(header::COOKIE, &cl)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let v: Vec<serde_json::Value> = serde_json::from_str(&body(res).await).unwrap();
+    assert!(
+        !v.is_empty()
+            && v.iter()
+                .all(|c| c["status"] == "confirmed" || c["status"] == "forwarded"),
+        "{v:?}"
+    );
+    // Bulk: per-item results, a bad item does not stop the batch.
+    let other = w.cases[2];
+    let res = w
+        .app
+        .clone()
+        .oneshot(call(
+            &c1,
+            &t1,
+            "/api/cases/bulk".into(),
+            &format!(r#"{{"ids":[{id},{other}],"action":"dismiss","reason":"dup"}}"#),
+        ))
+        .await
+        .unwrap();
+    let v: Vec<serde_json::Value> = serde_json::from_str(&body(res).await).unwrap();
+    assert!(
+        v[0]["error"].is_string(),
+        "forwarded cannot be dismissed: {v:?}"
+    );
+    assert_eq!(v[1]["status"], "dismissed");
+    // The audit log, for admins.
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/api/audit?limit=200")
+                .header(header::COOKIE, &ca)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let v: Vec<serde_json::Value> = serde_json::from_str(&body(res).await).unwrap();
+    for a in [
+        "case.confirm",
+        "case.approve_forward",
+        "case.forward",
+        "case.dismiss",
+        "user.login",
+    ] {
+        assert!(v.iter().any(|e| e["action"] == a), "{a} audited");
+    }
+}
+
+#[tokio::test]
+async fn images_are_reencoded_and_warc_records_served_exactly() {
+    let w = world().await;
+    let (cookie, _) = login(&w.app, "aigerim").await;
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("/images/{}", w.image))
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(bytes.starts_with(b"\x89PNG"));
+    assert!(
+        !bytes.windows(7).any(|w| w == b"<script"),
+        "appended payload dropped by re-encoding"
+    );
+    let decoded = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (4, 4));
+    // An SVG file is never served.
+    let svg = w._dir.path().join("x.svg");
+    std::fs::write(
+        &svg,
+        "<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+    )
+    .unwrap();
+    let sid = fixture::image(
+        &w.state.db,
+        w.pages[0],
+        svg.to_str().unwrap(),
+        &"b".repeat(64),
+        &[],
+    )
+    .await
+    .unwrap();
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("/images/{sid}"))
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("/pages/{}/warc", w.pages[0]))
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/warc");
+    assert!(
+        res.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(
+        body(res).await,
+        "WARC/1.1\r\nWARC-Type: response\r\n\r\nbody"
+    );
+}
+
+#[tokio::test]
+async fn a_real_server_serves_forms_end_to_end_and_shuts_down() {
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, w.state.clone(), async {
+        let _ = rx.await;
+    }));
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("name=\"csrf\""));
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
