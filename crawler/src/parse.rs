@@ -24,6 +24,10 @@ pub struct ParseLimits {
     pub max_images: usize,
     /// Most bytes of visible text. Default 1 MiB.
     pub max_text_bytes: usize,
+    /// Deepest element nesting parsed; the document is cut where it goes deeper. HTML parsers
+    /// spend time proportional to the nesting depth on every tag, so a hostile page of 50,000
+    /// nested `<div>`s would otherwise cost minutes. Default 1024.
+    pub max_nesting: usize,
     /// Most characters of one anchor text. Default 200.
     pub max_anchor_chars: usize,
 }
@@ -34,6 +38,7 @@ impl Default for ParseLimits {
             max_links: 5000,
             max_images: 1000,
             max_text_bytes: 1024 * 1024,
+            max_nesting: 1024,
             max_anchor_chars: 200,
         }
     }
@@ -164,7 +169,7 @@ const BLOCKS: &[&str] = &[
 
 /// Parses decoded HTML of the page at `page_url`.
 pub fn parse_html(html: &str, page_url: &Url, limits: &ParseLimits) -> ParsedPage {
-    let doc = Html::parse_document(html);
+    let doc = Html::parse_document(cut_deep_nesting(html, limits.max_nesting));
     parse_document(&doc, page_url, limits)
 }
 
@@ -544,5 +549,90 @@ mod tests {
         assert_eq!(refresh_url("0;url=/a"), Some("/a"));
         assert_eq!(refresh_url("3; /b"), Some("/b"));
         assert_eq!(refresh_url("3"), None);
+    }
+}
+
+/// Elements that never have content, so they do not deepen the nesting.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// The prefix of `html` whose element nesting stays within `max` (a linear scan that counts start
+/// and end tags, skipping comments and the contents of `script` and `style`).
+pub fn cut_deep_nesting(html: &str, max: usize) -> &str {
+    let b = html.as_bytes();
+    let (mut i, mut depth) = (0usize, 0usize);
+    while let Some(off) = memchr_lt(&b[i..]) {
+        let at = i + off;
+        let rest = &b[at + 1..];
+        if rest.starts_with(b"!--") {
+            i = find(b, at + 4, b"-->").map_or(b.len(), |e| e + 3);
+            continue;
+        }
+        let closing = rest.first() == Some(&b'/');
+        let name_start = at + 1 + usize::from(closing);
+        let name_end = b[name_start..]
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .map_or(b.len(), |p| name_start + p);
+        if name_end == name_start {
+            i = at + 1;
+            continue;
+        }
+        let name = html[name_start..name_end].to_ascii_lowercase();
+        let tag_end = find(b, name_end, b">").map_or(b.len(), |e| e + 1);
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !VOID.contains(&name.as_str()) && !b[..tag_end].ends_with(b"/>") {
+            depth += 1;
+            if depth > max {
+                return &html[..at];
+            }
+            if name == "script" || name == "style" {
+                let close = format!("</{name}");
+                i = find_ci(b, tag_end, close.as_bytes()).unwrap_or(b.len());
+                continue;
+            }
+        }
+        i = tag_end;
+    }
+    html
+}
+
+fn memchr_lt(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'<')
+}
+
+fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    b.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
+}
+
+fn find_ci(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    b.get(from..)?
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| from + p)
+}
+
+#[cfg(test)]
+mod nesting_tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_cut_and_ordinary_pages_are_not() {
+        let deep = format!("<html><body>{}x{}</body></html>", "<div>".repeat(50_000), "</div>".repeat(50_000));
+        let cut = cut_deep_nesting(&deep, 1024);
+        assert!(cut.len() < 1100 * 5, "cut at {}", cut.len());
+        let ordinary = "<html><head><script>if (a<b && c>d) {}</script><style>p<q{}</style></head>\
+            <body><!-- <div><div> --><p>one<br><img src=x><p>two</p><div><span>t</span></div></body></html>";
+        // Unclosed <p>s count as open: the limit is a safety valve, far above real pages.
+        assert_eq!(cut_deep_nesting(ordinary, 8), ordinary);
+        let page = Url::parse("http://127.0.0.1/").unwrap();
+        let parsed = parse_html(&deep, &page, &ParseLimits::default());
+        assert!(parsed.links.is_empty());
     }
 }

@@ -282,7 +282,7 @@ fn username_lead(name: &str) -> (LeadKind, String) {
 
 /// Parses one channel window fetched from `page_url`.
 pub fn parse_channel_page(html: &str, page_url: &Url) -> ChannelPage {
-    let doc = Html::parse_document(html);
+    let doc = Html::parse_document(crate::parse::cut_deep_nesting(html, 1024));
     let mut page = ChannelPage {
         has_history: doc.select(&HISTORY).next().is_some(),
         no_posts: doc.select(&NO_POSTS).next().is_some(),

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use kuzet_crawler::crawl::{CrawlConfig, Crawler, EvidencePolicy, NoScorer, parse_seeds};
+use kuzet_classifier::qr::QrOptions;
+use kuzet_crawler::crawl::{CrawlConfig, Crawler, EvidencePolicy, parse_seeds};
 use kuzet_crawler::fetch::{FetchConfig, FetchLimits};
 use kuzet_crawler::politeness::HostPolicy;
 use kuzet_crawler::scope::{Scope, ScopeEntry};
@@ -15,6 +16,7 @@ use serde_json::json;
 
 use super::Context;
 use crate::UsageError;
+use crate::wiring::{ClassifierScorer, QrDecoder};
 
 /// `kuzet crawl` options.
 #[derive(Debug, Args)]
@@ -120,9 +122,11 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .push((entry, HostPolicy::relaxed(8)));
     }
     let db = ctx.open_db(true).await?;
-    // The classifier and the QR decoder are plugged in here when their crates provide them.
-    let decoder = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
-    let crawler = Crawler::new(db.clone(), config, Arc::new(NoScorer), decoder)
+    let classifier = kuzet_classifier::Classifier::default_rules()
+        .context("cannot compile the built-in rule set")?;
+    let scorer = Arc::new(ClassifierScorer::new(classifier));
+    let decoder = Arc::new(QrDecoder::new(QrOptions::default()));
+    let crawler = Crawler::new(db.clone(), config, scorer, decoder)
         .await
         .context("cannot start the crawl")?;
     let added = crawler.seed(&seeds).await.context("cannot add seeds")?;
