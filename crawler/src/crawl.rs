@@ -477,7 +477,10 @@ impl Crawler {
                 break;
             }
             let room = self.config.concurrency.max(1).saturating_sub(tasks.len());
-            let leases = if room > 0 {
+            // Claim in batches (a quarter of the slots at least): one short write transaction
+            // per batch rather than one per finished fetch.
+            let batch = (self.config.concurrency / 4).max(1);
+            let leases = if room >= batch || (room > 0 && tasks.is_empty()) {
                 frontier::claim(&self.db, &self.config.frontier, room as i64).await?
             } else {
                 Vec::new()
