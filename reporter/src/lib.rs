@@ -11,6 +11,7 @@
 
 pub mod audit;
 mod error;
+pub mod report;
 pub mod users;
 
 pub use error::ReporterError;
