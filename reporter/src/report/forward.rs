@@ -27,6 +27,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::evidence::{EVIDENCE_DIR, MANIFEST};
+use super::package::RenderedFile;
 use super::weekly::WeeklyReport;
 use super::{ReportError, ReportLimits, package, path_text};
 use crate::audit;
@@ -319,11 +320,11 @@ async fn to_outbox(
     Ok(path_text(&pkg.dir))
 }
 
-/// The mail's attachments: `(file name, bytes, MIME type)`, and whether the WARC records fit.
+/// The mail's attachments, and whether the WARC records fit the size limit.
 fn attachments(
     pkg: &package::Package,
     limits: &ReportLimits,
-) -> Result<(Vec<(String, Vec<u8>, String)>, bool), ReportError> {
+) -> Result<(Vec<RenderedFile>, bool), ReportError> {
     let mut report_files = Vec::new();
     let mut records = Vec::new();
     for f in &pkg.files {
@@ -337,31 +338,33 @@ fn attachments(
             None if f.path.ends_with(".html") => (f.path.clone(), "text/html; charset=utf-8"),
             None => (f.path.clone(), "application/json"),
         };
+        let file = RenderedFile {
+            name,
+            bytes,
+            mime: mime.to_string(),
+        };
         if mime == "application/warc" {
-            records.push((name, bytes, mime.to_string()));
+            records.push(file);
         } else {
-            report_files.push((name, bytes, mime.to_string()));
+            report_files.push(file);
         }
     }
-    let size = |v: &[(String, Vec<u8>, String)]| v.iter().map(|a| a.1.len() as u64).sum::<u64>();
+    let size = |v: &[RenderedFile]| v.iter().map(|a| a.bytes.len() as u64).sum::<u64>();
     let fits = size(&report_files) + size(&records) <= limits.max_attachment_bytes;
     let mut all = report_files;
     if fits {
         all.extend(records);
     }
-    let manifest: String = {
-        let mut lines: Vec<String> = all
-            .iter()
-            .map(|(n, b, _)| format!("{}  {n}\n", hex::encode(Sha256::digest(b))))
-            .collect();
-        lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
-        lines.concat()
-    };
-    all.push((
-        MANIFEST.into(),
-        manifest.into_bytes(),
-        "text/plain; charset=utf-8".into(),
-    ));
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    let manifest: String = all
+        .iter()
+        .map(|f| format!("{}  {}\n", hex::encode(Sha256::digest(&f.bytes)), f.name))
+        .collect();
+    all.push(RenderedFile {
+        name: MANIFEST.into(),
+        bytes: manifest.into_bytes(),
+        mime: "text/plain; charset=utf-8".into(),
+    });
     Ok((all, fits))
 }
 
@@ -419,9 +422,10 @@ async fn to_smtp(
         ));
     }
     let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
-    for (name, bytes, mime) in files {
-        let ct = ContentType::parse(&mime).map_err(|e| bad(format!("content type {mime}: {e}")))?;
-        parts = parts.singlepart(Attachment::new(name).body(bytes, ct));
+    for f in files {
+        let ct = ContentType::parse(&f.mime)
+            .map_err(|e| bad(format!("content type {}: {e}", f.mime)))?;
+        parts = parts.singlepart(Attachment::new(f.name).body(f.bytes, ct));
     }
     let msg = Message::builder()
         .from(from)

@@ -46,28 +46,48 @@ impl Package {
     }
 }
 
-/// The four report files of `report`, rendered in memory: `(file name, bytes, MIME type)`.
-pub fn render_files(
-    report: &WeeklyReport,
-) -> Result<Vec<(String, Vec<u8>, &'static str)>, ReportError> {
+/// A file rendered in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// File name, e.g. `kuzet-2026-W47.pdf`.
+    pub name: String,
+    /// Content.
+    pub bytes: Vec<u8>,
+    /// MIME type.
+    pub mime: String,
+}
+
+impl RenderedFile {
+    fn new(name: String, bytes: Vec<u8>, mime: &str) -> Self {
+        RenderedFile {
+            name,
+            bytes,
+            mime: mime.to_string(),
+        }
+    }
+}
+
+/// The four report files of `report` (HTML, PDF, CSV, STIX), rendered in memory; also what the
+/// web UI offers liaisons for download.
+pub fn render_files(report: &WeeklyReport) -> Result<Vec<RenderedFile>, ReportError> {
     let stem = file_stem(report.week);
     Ok(vec![
-        (
+        RenderedFile::new(
             format!("{stem}.html"),
             super::html::render(report)?.into_bytes(),
             "text/html; charset=utf-8",
         ),
-        (
+        RenderedFile::new(
             format!("{stem}.pdf"),
             super::pdf::render(report)?,
             "application/pdf",
         ),
-        (
+        RenderedFile::new(
             format!("{stem}.csv"),
             super::csv::render(report)?,
             "text/csv; charset=utf-8",
         ),
-        (
+        RenderedFile::new(
             format!("{stem}.stix.json"),
             super::stix::render(report)?,
             "application/stix+json;version=2.1",
@@ -96,9 +116,9 @@ pub fn write(
         std::fs::remove_dir_all(&staging).map_err(ReportError::io("remove", &staging))?;
     }
     std::fs::create_dir_all(&staging).map_err(ReportError::io("create", &staging))?;
-    for (name, bytes, _) in render_files(report)? {
-        let path = staging.join(&name);
-        std::fs::write(&path, bytes).map_err(ReportError::io("write", &path))?;
+    for f in render_files(report)? {
+        let path = staging.join(&f.name);
+        std::fs::write(&path, f.bytes).map_err(ReportError::io("write", &path))?;
     }
     let evidence = evidence::copy_records(report, evidence_root, &staging, limits)?;
     let (files, manifest_sha256) = evidence::write_manifest(&staging)?;

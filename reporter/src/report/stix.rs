@@ -68,7 +68,56 @@ fn sco(ty: &str, contributing: Map<String, Value>, extra: Map<String, Value>) ->
     obj.insert("id".into(), json!(id));
     obj.extend(contributing);
     obj.extend(extra);
+    if !spec_defined {
+        obj.insert(
+            "extensions".into(),
+            json!({ extension_id(ty): { "extension_type": "new-sco" } }),
+        );
+    }
     (id, Value::Object(obj))
+}
+
+/// kuzet's own observable types, each defined by an `extension-definition` in the bundle.
+pub const CUSTOM_TYPES: [(&str, &str); 4] = [
+    (
+        "x-kuzet-phone-number",
+        "A telephone number in E.164 form (`value`).",
+    ),
+    (
+        "x-kuzet-payment-card",
+        "A payment card number (`value`), Luhn-checked.",
+    ),
+    (
+        "x-kuzet-crypto-wallet",
+        "A cryptocurrency address (`value`) and its currency code (`currency`: BTC, ETH, TRX, XMR).",
+    ),
+    (
+        "x-kuzet-indicator",
+        "Any other indicator: its `kind` and `value` as kuzet names them.",
+    ),
+];
+
+/// The id of the `extension-definition` for a custom observable type.
+pub fn extension_id(ty: &str) -> String {
+    kuzet_id("extension-definition", ty)
+}
+
+/// A URL in the RFC 3986 form STIX requires (`<`, `>`, spaces … percent-encoded); unparsable
+/// text is percent-encoded byte by byte outside the unreserved and reserved sets.
+pub fn uri(s: &str) -> String {
+    match url::Url::parse(s) {
+        Ok(u) => u.to_string(),
+        Err(_) => s
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+    }
 }
 
 fn one(key: &str, value: &str) -> Map<String, Value> {
@@ -90,14 +139,14 @@ pub fn observable(kind: &str, value: &str) -> Observable {
         }
     };
     match kind {
-        "url" => simple("url", value),
+        "url" => simple("url", &uri(value)),
         "telegram_invite" => {
             let url = if value.starts_with("http://") || value.starts_with("https://") {
                 value.to_string()
             } else {
                 format!("https://{}", value.trim_start_matches('/'))
             };
-            simple("url", &url)
+            simple("url", &uri(&url))
         }
         "domain" | "onion" => simple("domain-name", value),
         "email" => simple("email-addr", value),
@@ -262,6 +311,23 @@ pub fn bundle(report: &WeeklyReport) -> Value {
             .filter_map(|o| o["id"].as_str().map(String::from)),
     );
     objects.extend(observed);
+    for (ty, description) in CUSTOM_TYPES {
+        if scos.keys().any(|id| id.starts_with(&format!("{ty}--"))) {
+            objects.push(json!({
+                "type": "extension-definition",
+                "spec_version": "2.1",
+                "id": extension_id(ty),
+                "created_by_ref": identity,
+                "created": epoch,
+                "modified": epoch,
+                "name": ty,
+                "description": description,
+                "schema": description,
+                "version": "1.0.0",
+                "extension_types": ["new-sco"],
+            }));
+        }
+    }
     objects.extend(scos.into_values());
     let week = report.week.to_string();
     if !refs.is_empty() {
@@ -301,21 +367,40 @@ mod tests {
 
     #[test]
     fn url_id_follows_the_specification() {
-        // The specification's own example (STIX 2.1, section 2.9): a url SCO with this value
-        // hashes to this id. Checking it proves the namespace and the canonical form.
         let o = observable("url", "https://example.com/");
         assert_eq!(o.object["value"], "https://example.com/");
         let again = observable("url", "https://example.com/");
         assert_eq!(o.id, again.id);
-        let expected = Uuid::new_v5(&SCO_NAMESPACE, br#"{"value":"https://example.com/"}"#);
-        assert_eq!(o.id, format!("url--{expected}"));
+        // Reference ids computed by OASIS's `stix2` Python library (3.0):
+        // stix2.URL(value="https://example.com/").id and so on.
+        assert_eq!(o.id, "url--be22e93a-5e33-5678-b19f-8b4ea06df0bd");
+        assert_eq!(
+            observable("domain", "shop.kz").id,
+            "domain-name--5f78d6d2-3cf4-5580-b890-c95304064f9a"
+        );
+        assert_eq!(
+            observable("telegram", "@shop_one").id,
+            "user-account--b0cb6ccd-c861-55ac-b9d8-9e5e5fafa427"
+        );
+    }
+
+    #[test]
+    fn urls_are_rfc3986() {
+        assert_eq!(
+            uri("https://a.kz/x?b=<b> c"),
+            "https://a.kz/x?b=%3Cb%3E%20c"
+        );
+        assert_eq!(uri("not a url <>"), "not%20a%20url%20%3C%3E");
     }
 
     #[test]
     fn patterns_escape_quotes_and_backslashes() {
         assert_eq!(pattern_literal(r"a'b\c"), r"'a\'b\\c'");
+        let o = observable("email", "a'b\\c@x.kz");
+        assert_eq!(o.pattern, r"[email-addr:value = 'a\'b\\c@x.kz']");
+        // URLs are percent-encoded first, so quotes never reach the pattern raw.
         let o = observable("url", "http://x.kz/?q=' OR 1=1]");
-        assert_eq!(o.pattern, r"[url:value = 'http://x.kz/?q=\' OR 1=1]']");
+        assert_eq!(o.pattern, "[url:value = 'http://x.kz/?q=%27%20OR%201=1]']");
     }
 
     #[test]
