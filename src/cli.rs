@@ -68,6 +68,9 @@ pub enum Command {
     /// User accounts for the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Weekly reports and evidence packages for the police partners.
+    #[command(subcommand)]
+    Report(crate::cmd::report::ReportCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,6 +66,7 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Db(c) => cmd::db::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Users(c) => cmd::users::run(c, &ctx).await,
+        Command::Report(c) => cmd::report::run(c, &ctx).await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod db;
+pub mod report;
 pub mod users;
 
 use std::time::Duration;

@@ -2,4 +2,5 @@
 //! One test binary with modules (ripgrep's habit): it links once.
 
 mod cli;
+mod report;
 mod util;

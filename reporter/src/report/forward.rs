@@ -33,7 +33,7 @@ use super::{ReportError, ReportLimits, package, path_text};
 use crate::audit;
 
 /// How an SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
     /// Plain text: only for a relay on the same machine (and tests).
