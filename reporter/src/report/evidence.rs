@@ -101,7 +101,7 @@ fn copy_range(
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n])?;
     }
-    out.sync_all()?;
+    out.flush()?;
     Ok(Some(hex::encode(hasher.finalize())))
 }
 

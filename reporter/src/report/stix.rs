@@ -346,11 +346,13 @@ pub fn bundle(report: &WeeklyReport) -> Value {
     }
     // The bundle id changes with its content, and only with it.
     let ids: Vec<&str> = objects.iter().filter_map(|o| o["id"].as_str()).collect();
-    json!({
-        "type": "bundle",
-        "id": kuzet_id("bundle", &format!("{week}:{}", ids.join(","))),
-        "objects": objects,
-    })
+    let id = kuzet_id("bundle", &format!("{week}:{}", ids.join(",")));
+    // Built by hand: `json!` would serialise (deep-copy) the objects instead of moving them.
+    let mut b = Map::new();
+    b.insert("type".into(), json!("bundle"));
+    b.insert("id".into(), json!(id));
+    b.insert("objects".into(), Value::Array(objects));
+    Value::Object(b)
 }
 
 /// Renders the bundle as pretty-printed JSON.
