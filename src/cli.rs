@@ -71,6 +71,98 @@ pub enum Command {
     /// Weekly reports and evidence packages for the police partners.
     #[command(subcommand)]
     Report(crate::cmd::report::ReportCommand),
+    /// The whole pipeline on a bundled demo web served on 127.0.0.1-6 (no network needed).
+    Demo(DemoArgs),
+    /// Score local files or directories (recursive: .html .htm .txt).
+    Classify(ClassifyArgs),
+    /// Evaluate the classifier on labelled data.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Rule files: run their embedded examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Decode QR codes in images (files or directories, recursive).
+    Qr(QrArgs),
+    /// One crawl run over the shared frontier; resumable, Ctrl-C stops cleanly.
+    Crawl(crate::cmd::crawl::CrawlArgs),
+    /// WARC evidence: verify digests.
+    #[command(subcommand)]
+    Evidence(crate::cmd::evidence::EvidenceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Port of the demo web on 127.0.0.1 … 127.0.0.6 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub web_port: u16,
+    /// Only serve the demo web (until Ctrl-C); do not crawl.
+    #[arg(long)]
+    pub web_only: bool,
+}
+
+/// Which rules to classify with.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Rule file replacing the built-in rule set.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Rule file layered over the rule set (same id replaces, new ids add); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub extend_rules: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `kuzet qr`
+#[derive(Debug, Args)]
+pub struct QrArgs {
+    /// Image files or directories (searched recursively for .png .jpg .jpeg .gif .webp .bmp).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub paths: Vec<PathBuf>,
+    /// Largest accepted image file in bytes.
+    #[arg(long, default_value_t = 32 << 20)]
+    pub max_bytes: usize,
+    /// Largest accepted image in pixels (width × height).
+    #[arg(long, default_value_t = 50_000_000)]
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Precision, recall, F1 and confusion matrix for `verdict == shop` against `label == shop`
+    /// on DIR/labels.csv (`id,label,…`) and DIR/pages/<id>.html.
+    Pages {
+        /// Corpus directory.
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+        #[command(flatten)]
+        rules: RulesArgs,
+    },
+    /// QR decode rate on a corpus with manifest.csv (image,expected_text_file,category).
+    Qr {
+        /// Folder holding manifest.csv; paths in it are relative to this folder.
+        #[arg(long, value_name = "DIR")]
+        corpus: PathBuf,
+        /// Measure a single plain rqrr call per image instead of kuzet's pipeline (baseline).
+        #[arg(long)]
+        plain_rqrr: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run every must-match / must-not-match example; exit 1 when any fails.
+    Test {
+        #[command(flatten)]
+        rules: RulesArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

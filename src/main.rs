@@ -5,7 +5,11 @@
 mod cli;
 mod cmd;
 mod config;
+mod demo;
 mod logging;
+#[allow(dead_code, reason = "wired into `kuzet serve` when the web UI lands")]
+mod schedule;
+mod wiring;
 
 use std::process::ExitCode;
 
@@ -20,6 +24,9 @@ use crate::cmd::Context;
 pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
+    // `kuzet classify … | head` ends quietly when the reader goes away, as Unix tools do,
+    // instead of panicking on a broken pipe.
+    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -67,6 +74,18 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Users(c) => cmd::users::run(c, &ctx).await,
         Command::Report(c) => cmd::report::run(c, &ctx).await,
+        Command::Demo(a) => cmd::demo::run(a, &ctx).await,
+        Command::Classify(a) => cmd::classify::run(a, &ctx),
+        Command::Eval(cli::EvalCommand::Pages { corpus, rules }) => {
+            cmd::eval_pages::run(&corpus, &rules, &ctx)
+        }
+        Command::Rules(cli::RulesCommand::Test { rules }) => cmd::rules::test(&rules, &ctx),
+        Command::Qr(a) => cmd::qr::run(a, &ctx),
+        Command::Eval(cli::EvalCommand::Qr { corpus, plain_rqrr }) => {
+            cmd::eval_qr::run(&corpus, plain_rqrr, &ctx)
+        }
+        Command::Crawl(c) => cmd::crawl::run(c, &ctx).await,
+        Command::Evidence(c) => cmd::evidence::run(c, &ctx),
     }
 }
 

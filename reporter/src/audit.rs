@@ -55,7 +55,7 @@ pub async fn record(
     target: &str,
     detail: &serde_json::Value,
 ) -> Result<(), ReporterError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     record_in(&mut tx, actor, action, target, detail).await?;
     tx.commit().await?;
     Ok(())

@@ -124,7 +124,7 @@ pub async fn add(
     }
     let hash = hash_password(password)?;
     let now = now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE name = $1")
         .bind(name)
         .fetch_one(&mut *tx)

@@ -1,9 +1,17 @@
 //! One module per command. Each takes the parsed arguments and a [`Context`] and returns the exit
 //! status; SQL stays in the library crates.
 
+pub mod classify;
 pub mod config;
+pub mod crawl;
 pub mod db;
+pub mod demo;
+pub mod eval_pages;
+pub mod eval_qr;
+pub mod evidence;
+pub mod qr;
 pub mod report;
+pub mod rules;
 pub mod users;
 
 use std::time::Duration;

@@ -9,12 +9,13 @@
 //! - [`testing`]: throw-away databases for tests — a temporary SQLite file, or a private schema on
 //!   the PostgreSQL server named by `KUZET_TEST_DATABASE_URL`.
 //!
-//! This crate owns no tables of its own except sqlx's `_sqlx_migrations`; each other crate writes
+//! This crate owns `_sqlx_migrations` and `job_runs` ([`jobs`]); each other crate writes
 //! only its own tables (see `ARCHITECTURE.md`).
 #![deny(missing_docs)]
 
 mod db;
 mod error;
+pub mod jobs;
 pub mod migrate;
 pub mod testing;
 

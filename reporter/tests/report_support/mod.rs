@@ -43,7 +43,8 @@ async fn exec(db: &Db, sql: &str, binds: &[Bind<'_>]) -> i64 {
             Bind::I(v) => q.bind(*v),
             Bind::S(v) => q.bind(v.to_string()),
             Bind::F(v) => q.bind(*v),
-            Bind::N => q.bind(None::<String>),
+            Bind::NullText => q.bind(None::<String>),
+            Bind::NullInt => q.bind(None::<i64>),
         };
     }
     let row = q.fetch_one(db.pool()).await.expect(sql);
@@ -54,7 +55,8 @@ pub enum Bind<'a> {
     I(i64),
     S(&'a str),
     F(f64),
-    N,
+    NullText,
+    NullInt,
 }
 use Bind::*;
 
@@ -79,7 +81,7 @@ pub async fn page(
     let hash = format!("{:064x}", fetched_at);
     let (file, off, len) = match warc {
         Some((f, o, l)) => (S(f), I(o), I(l)),
-        None => (N, N, N),
+        None => (NullText, NullInt, NullInt),
     };
     exec(
         db,
@@ -143,7 +145,7 @@ pub async fn case(db: &Db, status: &str, title: &str, updated_at: i64, pages: &[
 pub async fn review(db: &Db, case: i64, user: Option<i64>, action: &str, note: &str, at: i64) {
     let u = match user {
         Some(u) => I(u),
-        None => N,
+        None => NullInt,
     };
     exec(
         db,

@@ -1,0 +1,123 @@
+//! Classifier throughput, with a naive baseline measured in the same run.
+//!
+//! `cargo bench -p kuzet-classifier --bench classify`
+//!
+//! Input: the pages of the dev corpus (`KUZET_CORPUS`, default `../../shared/corpus/pages-dev`
+//! from this crate), or a synthetic page set when the corpus is missing.
+//! - `rules/engine`: one Aho-Corasick pass + one RegexSet pass over normalised text.
+//! - `rules/naive`: the baseline — every term and every pattern as its own regex, each run
+//!   separately over the same normalised text.
+//! - `normalize`: visible text → normalised text.
+//! - `classify/html`: whole pipeline, HTML bytes → verdict, page by page.
+
+use std::path::PathBuf;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kuzet_classifier::Classifier;
+use regex::Regex;
+
+fn pages() -> Vec<Vec<u8>> {
+    let dir = std::env::var_os("KUZET_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/pages-dev")
+        });
+    let mut out: Vec<Vec<u8>> = std::fs::read_dir(dir.join("pages"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if out.is_empty() {
+        let shop = "<p>Клады в каждом районе: мефедрон 1г — 16 000 ₸, адрес через 5 минут, BTC, @shop_bot</p>";
+        let news =
+            "<p>Полиция задержала курьера; по данным следствия, закладки прятали у гаражей.</p>";
+        for i in 0..100 {
+            out.push(
+                format!(
+                    "<html><body>{}{}</body></html>",
+                    shop.repeat(i % 5 + 1),
+                    news.repeat(10)
+                )
+                .into_bytes(),
+            );
+        }
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let classifier = Classifier::default_rules().expect("default rules");
+    let pages = pages();
+    let html_bytes: usize = pages.iter().map(Vec::len).sum();
+    let text: String = pages
+        .iter()
+        .map(|p| {
+            let d = kuzet_classifier::decode::decode(p, None);
+            kuzet_classifier::html::extract(&d.text).text()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let normalized = classifier.normalizer().normalize(&text);
+    let norm = normalized.text().to_string();
+
+    // Naive baseline: each term (escaped, with the same variants) and each pattern separately.
+    let mut naive: Vec<Regex> = Vec::new();
+    for rule in &classifier.rules().rules {
+        for t in &rule.terms {
+            let core = classifier.normalizer().normalize_term(t.trim_matches('*'));
+            for v in kuzet_classifier::normalize::digit_variants(&core, 32) {
+                naive.push(Regex::new(&regex::escape(&v)).expect("escaped literal"));
+            }
+        }
+    }
+    naive.extend(classifier.engine().regexes().iter().cloned());
+
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Bytes(norm.len() as u64));
+    g.sample_size(10);
+    g.bench_function("engine", |b| {
+        b.iter(|| classifier.engine().scan(&norm, &[]).len())
+    });
+    g.bench_function("naive", |b| {
+        b.iter(|| {
+            naive
+                .iter()
+                .map(|r| r.find_iter(&norm).count())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("normalize", |b| {
+        b.iter(|| classifier.normalizer().normalize(&text).text().len())
+    });
+    g.throughput(Throughput::Bytes(html_bytes as u64));
+    g.bench_function("classify_html", |b| {
+        b.iter(|| {
+            pages
+                .iter()
+                .filter_map(|p| classifier.classify_html(p, None).ok())
+                .map(|v| v.reasons.len())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+    eprintln!(
+        "input: {} pages, {} HTML bytes, {} text bytes, {} normalised bytes; {} literal patterns, {} regexes, naive baseline {} regexes",
+        pages.len(),
+        html_bytes,
+        text.len(),
+        norm.len(),
+        classifier.engine().literal_count(),
+        classifier.engine().regexes().len(),
+        naive.len()
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

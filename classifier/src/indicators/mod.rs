@@ -1,0 +1,144 @@
+//! Indicators: contacts, addresses and accounts a shop leaves behind, validated so that noise
+//! is not reported (checksums, versions, Luhn, country plan). One file per family.
+//!
+//! Values are normalised so that the same indicator on two pages compares equal: handles
+//! lower-case with `@`, onion hosts lower-case, phones E.164, Ethereum lower-case hex.
+
+mod bitcoin;
+mod card;
+mod ethereum;
+mod monero;
+mod onion;
+mod phone;
+mod telegram;
+mod tron;
+mod web;
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of indicator a value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndicatorKind {
+    /// A Telegram user or channel (`@name`, `t.me/name`, `tg://resolve?domain=name`).
+    Telegram,
+    /// A Telegram bot (a handle ending in `bot`).
+    TelegramBot,
+    /// A Telegram invite link (`t.me/+…`, `t.me/joinchat/…`).
+    TelegramInvite,
+    /// A v3 onion service address (checksum and version verified).
+    Onion,
+    /// A Bitcoin address (base58check P2PKH/P2SH or bech32/bech32m segwit).
+    Bitcoin,
+    /// An Ethereum (or other EVM) address; EIP-55 checked when mixed case.
+    Ethereum,
+    /// A TRON address (base58check, version byte 0x41).
+    Tron,
+    /// A Monero standard, subaddress or integrated address (Keccak checksum verified).
+    Monero,
+    /// A Kazakhstan phone number, E.164 (`+77…`, `+76…`).
+    Phone,
+    /// A payment card number (Luhn and issuer prefix checked).
+    Card,
+    /// An e-mail address.
+    Email,
+    /// An http(s) URL.
+    Url,
+    /// A domain name (from URLs or bare names with a common top-level domain).
+    Domain,
+}
+
+impl IndicatorKind {
+    /// The kind's name as written in rule files and JSON (`telegram_bot`, `onion` …).
+    pub fn name(self) -> &'static str {
+        match self {
+            IndicatorKind::Telegram => "telegram",
+            IndicatorKind::TelegramBot => "telegram_bot",
+            IndicatorKind::TelegramInvite => "telegram_invite",
+            IndicatorKind::Onion => "onion",
+            IndicatorKind::Bitcoin => "bitcoin",
+            IndicatorKind::Ethereum => "ethereum",
+            IndicatorKind::Tron => "tron",
+            IndicatorKind::Monero => "monero",
+            IndicatorKind::Phone => "phone",
+            IndicatorKind::Card => "card",
+            IndicatorKind::Email => "email",
+            IndicatorKind::Url => "url",
+            IndicatorKind::Domain => "domain",
+        }
+    }
+}
+
+/// One validated indicator.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Indicator {
+    /// Its kind.
+    pub kind: IndicatorKind,
+    /// Its normalised value.
+    pub value: String,
+}
+
+/// A found indicator with the byte offset where it starts (for ordering).
+pub(crate) type Found = (usize, Indicator);
+
+pub(crate) fn found(pos: usize, kind: IndicatorKind, value: impl Into<String>) -> Found {
+    (
+        pos,
+        Indicator {
+            kind,
+            value: value.into(),
+        },
+    )
+}
+
+/// Extracts validated indicators from `text`, in order of first appearance, without
+/// duplicates, at most [`crate::Limits::default`]`.max_indicators`.
+/// Cost: a handful of regex passes over the text.
+pub fn extract(text: &str) -> Vec<Indicator> {
+    extract_limited(text, crate::Limits::default().max_indicators)
+}
+
+/// [`extract`] with an explicit maximum number of indicators.
+pub fn extract_limited(text: &str, max: usize) -> Vec<Indicator> {
+    let mut all: Vec<Found> = Vec::new();
+    telegram::find(text, &mut all);
+    onion::find(text, &mut all);
+    bitcoin::find(text, &mut all);
+    ethereum::find(text, &mut all);
+    tron::find(text, &mut all);
+    monero::find(text, &mut all);
+    phone::find(text, &mut all);
+    card::find(text, &mut all);
+    web::find(text, &mut all);
+    all.sort_by_key(|(pos, i)| (*pos, i.kind));
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (_, ind) in all {
+        if out.len() >= max {
+            break;
+        }
+        if seen.insert(ind.clone()) {
+            out.push(ind);
+        }
+    }
+    out
+}
+
+/// True when the byte before `pos` (if any) is an ASCII letter, digit or one of `extra`.
+pub(crate) fn glued_before(text: &str, pos: usize, extra: &[u8]) -> bool {
+    pos > 0
+        && text
+            .as_bytes()
+            .get(pos - 1)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || extra.contains(b))
+}
+
+/// True when the byte at `pos` (if any) is an ASCII letter or digit.
+pub(crate) fn glued_after(text: &str, pos: usize) -> bool {
+    text.as_bytes()
+        .get(pos)
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests;

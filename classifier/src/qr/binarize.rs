@@ -1,0 +1,241 @@
+//! Binarisation: grayscale → black/white bitmap, with several local and global methods.
+//!
+//! All methods are linear in the pixel count. A bitmap pixel is `1` for dark (a QR module)
+//! and `0` for light.
+
+use image::GrayImage;
+
+/// A black/white image, row-major, one byte per pixel (`1` = dark).
+#[derive(Debug, Clone)]
+pub struct Bitmap {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width × height` values, `1` for dark, `0` for light.
+    pub bits: Vec<u8>,
+}
+
+/// A binarisation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Block-based local threshold in the manner of ZXing's hybrid binariser: 8×8 blocks, each
+    /// thresholded at the mean of the 5×5 blocks around it; flat blocks lean to "light".
+    Hybrid,
+    /// Sauvola's local threshold over a square window (integral images), good on uneven light.
+    Sauvola,
+    /// Otsu's global threshold: best on clean, evenly lit images.
+    Otsu,
+}
+
+/// Binarises `img` with `method`; `invert` swaps dark and light (light-on-dark codes).
+pub fn binarize(img: &GrayImage, method: Method, invert: bool) -> Bitmap {
+    let width = img.width() as usize;
+    let height = img.height() as usize;
+    let px = img.as_raw();
+    let mut bits = match method {
+        Method::Hybrid if width >= 40 && height >= 40 => hybrid(px, width, height),
+        Method::Sauvola => sauvola(px, width, height),
+        Method::Hybrid | Method::Otsu => {
+            let t = otsu_level(px);
+            px.iter().map(|&p| u8::from(p <= t)).collect()
+        }
+    };
+    if invert {
+        for b in &mut bits {
+            *b ^= 1;
+        }
+    }
+    Bitmap {
+        width,
+        height,
+        bits,
+    }
+}
+
+/// Otsu's threshold: the level that maximises the between-class variance.
+fn otsu_level(px: &[u8]) -> u8 {
+    let mut hist = [0u64; 256];
+    for &p in px {
+        hist[p as usize] += 1;
+    }
+    let total = px.len() as f64;
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
+    let (mut w_b, mut sum_b, mut best, mut level) = (0.0, 0.0, -1.0, 127u8);
+    for (t, &c) in hist.iter().enumerate() {
+        w_b += c as f64;
+        if w_b == 0.0 {
+            continue;
+        }
+        let w_f = total - w_b;
+        if w_f == 0.0 {
+            break;
+        }
+        sum_b += t as f64 * c as f64;
+        let m_b = sum_b / w_b;
+        let m_f = (sum_all - sum_b) / w_f;
+        let between = w_b * w_f * (m_b - m_f) * (m_b - m_f);
+        if between > best {
+            best = between;
+            level = t as u8;
+        }
+    }
+    level
+}
+
+const BLOCK: usize = 8;
+const MIN_DYNAMIC_RANGE: u32 = 24;
+
+/// ZXing-style hybrid binariser (see [`Method::Hybrid`]). Needs at least 5×5 blocks (40×40 px);
+/// [`binarize`] falls back to Otsu below that.
+fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let bw = w.div_ceil(BLOCK);
+    let bh = h.div_ceil(BLOCK);
+    let mut avg = vec![0u32; bw * bh];
+    for by in 0..bh {
+        let y0 = (by * BLOCK).min(h - BLOCK);
+        for bx in 0..bw {
+            let x0 = (bx * BLOCK).min(w - BLOCK);
+            let (mut sum, mut min, mut max) = (0u32, 255u32, 0u32);
+            for row in px[y0 * w..].chunks(w).take(BLOCK) {
+                for &p in &row[x0..x0 + BLOCK] {
+                    let p = u32::from(p);
+                    sum += p;
+                    min = min.min(p);
+                    max = max.max(p);
+                }
+            }
+            let mut a = sum / (BLOCK * BLOCK) as u32;
+            if max - min <= MIN_DYNAMIC_RANGE {
+                // A flat block: assume it is background unless its neighbours say otherwise.
+                a = min / 2;
+                if by > 0 && bx > 0 {
+                    let n = (avg[(by - 1) * bw + bx]
+                        + 2 * avg[by * bw + bx - 1]
+                        + avg[(by - 1) * bw + bx - 1])
+                        / 4;
+                    if min < n {
+                        a = n;
+                    }
+                }
+            }
+            avg[by * bw + bx] = a;
+        }
+    }
+    let mut out = vec![0u8; w * h];
+    for by in 0..bh {
+        let y0 = (by * BLOCK).min(h - BLOCK);
+        let cy = by.clamp(2, bh - 3);
+        for bx in 0..bw {
+            let x0 = (bx * BLOCK).min(w - BLOCK);
+            let cx = bx.clamp(2, bw - 3);
+            let mut sum = 0u32;
+            for yy in cy - 2..cy + 3 {
+                for xx in cx - 2..cx + 3 {
+                    sum += avg[yy * bw + xx];
+                }
+            }
+            let t = sum / 25;
+            for y in y0..y0 + BLOCK {
+                let row = &px[y * w..y * w + w];
+                let orow = &mut out[y * w..y * w + w];
+                for x in x0..x0 + BLOCK {
+                    orow[x] = u8::from(u32::from(row[x]) <= t);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Sauvola threshold `T = m · (1 + k · (s / R − 1))` over a window of about 1/10 of the
+/// shorter side (at least 15 px), with `k = 0.2`, `R = 128`.
+fn sauvola(px: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let r = (w.min(h) / 20).max(7);
+    // Integral images of values and squares, (w+1)×(h+1).
+    let iw = w + 1;
+    let mut sum = vec![0u64; iw * (h + 1)];
+    let mut sq = vec![0u64; iw * (h + 1)];
+    for y in 0..h {
+        let (mut rs, mut rq) = (0u64, 0u64);
+        for x in 0..w {
+            let p = u64::from(px[y * w + x]);
+            rs += p;
+            rq += p * p;
+            sum[(y + 1) * iw + x + 1] = sum[y * iw + x + 1] + rs;
+            sq[(y + 1) * iw + x + 1] = sq[y * iw + x + 1] + rq;
+        }
+    }
+    let mut out = vec![0u8; w * h];
+    for y in 0..h {
+        let y0 = y.saturating_sub(r);
+        let y1 = (y + r + 1).min(h);
+        for x in 0..w {
+            let x0 = x.saturating_sub(r);
+            let x1 = (x + r + 1).min(w);
+            let n = ((y1 - y0) * (x1 - x0)) as f64;
+            let s = (sum[y1 * iw + x1] + sum[y0 * iw + x0] - sum[y0 * iw + x1] - sum[y1 * iw + x0])
+                as f64;
+            let q =
+                (sq[y1 * iw + x1] + sq[y0 * iw + x0] - sq[y0 * iw + x1] - sq[y1 * iw + x0]) as f64;
+            let mean = s / n;
+            let sd = (q / n - mean * mean).max(0.0).sqrt();
+            let t = mean * (1.0 + 0.2 * (sd / 128.0 - 1.0));
+            out[y * w + x] = u8::from(f64::from(px[y * w + x]) <= t);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient_with_square(w: u32, h: u32) -> GrayImage {
+        // A left-to-right light gradient (80..250) with a 24×24 checkerboard of 4-px cells,
+        // QR-like texture whose dark cells sit 150 levels below the local background.
+        GrayImage::from_fn(w, h, |x, y| {
+            let base = (80 + x * 170 / w) as u8;
+            let (sx, sy) = (w * 3 / 4, h / 2);
+            let inside = (sx..sx + 24).contains(&x) && (sy..sy + 24).contains(&y);
+            let dark_cell = inside && ((x - sx) / 4 + (y - sy) / 4) % 2 == 0;
+            image::Luma([if dark_cell { base - 150 } else { base }])
+        })
+    }
+
+    #[test]
+    fn local_methods_find_a_dark_square_on_a_gradient() {
+        let img = gradient_with_square(160, 120);
+        for m in [Method::Hybrid, Method::Sauvola] {
+            let b = binarize(&img, m, false);
+            let at = |x: usize, y: usize| b.bits[y * b.width + x];
+            assert_eq!(at(130, 70), 1, "{m:?}: a dark cell is dark");
+            assert_eq!(at(134, 70), 0, "{m:?}: a light cell is light");
+            assert_eq!(at(150, 20), 0, "{m:?}: bright background is light");
+            assert_eq!(at(5, 20), 0, "{m:?}: dim background is light");
+        }
+    }
+
+    #[test]
+    fn invert_swaps_every_pixel() {
+        let img = gradient_with_square(64, 64);
+        let a = binarize(&img, Method::Otsu, false);
+        let b = binarize(&img, Method::Otsu, true);
+        assert!(a.bits.iter().zip(&b.bits).all(|(x, y)| x ^ y == 1));
+    }
+
+    #[test]
+    fn tiny_images_do_not_panic() {
+        for (w, h) in [(1, 1), (1, 9), (9, 1), (8, 8), (39, 41), (41, 8)] {
+            let img = GrayImage::from_pixel(w, h, image::Luma([100]));
+            for m in [Method::Hybrid, Method::Sauvola, Method::Otsu] {
+                let b = binarize(&img, m, false);
+                assert_eq!(b.bits.len(), (w * h) as usize);
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! One detection-and-decode pass of `rqrr` over a prepared image, made panic-proof, and the
+//! conversion of a code's raw bytes to text.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use image::GrayImage;
+
+use super::binarize::Bitmap;
+
+/// A code read by one `rqrr` pass, before deduplication.
+#[derive(Debug, Clone)]
+pub struct RawCode {
+    /// The payload bytes as `rqrr` writes them (Byte-mode bytes, Kanji as Shift_JIS).
+    pub bytes: Vec<u8>,
+    /// Corners in the scanned image: top-left, top-right, bottom-right, bottom-left.
+    pub bounds: [(i32, i32); 4],
+}
+
+/// What one pass saw: how many candidate grids and which of them decoded.
+#[derive(Debug, Default)]
+pub struct PassResult {
+    /// Grids `rqrr` located (decoded or not).
+    pub grids: usize,
+    /// Grids that decoded.
+    pub codes: Vec<RawCode>,
+    /// `rqrr` panicked (a known upstream bug on some inputs); the pass counts as empty.
+    pub panicked: bool,
+}
+
+/// Detects and decodes all grids of a prepared image (a macro because `rqrr` does not export
+/// the buffer trait its `PreparedImage` is generic over).
+macro_rules! collect {
+    ($img:expr) => {{
+        let grids = $img.detect_grids();
+        let mut out = PassResult {
+            grids: grids.len(),
+            ..Default::default()
+        };
+        for g in &grids {
+            let mut bytes = Vec::new();
+            if g.decode_to(&mut bytes).is_ok() {
+                let bounds = g.bounds.map(|p| (p.x, p.y));
+                out.codes.push(RawCode { bytes, bounds });
+            }
+        }
+        out
+    }};
+}
+
+/// Scans a bitmap binarised by us.
+pub fn scan_bitmap(bm: &Bitmap) -> PassResult {
+    guarded(|| {
+        let mut img = rqrr::PreparedImage::prepare_from_bitmap(bm.width, bm.height, |x, y| {
+            bm.bits[y * bm.width + x] != 0
+        });
+        collect!(img)
+    })
+}
+
+/// Scans a grayscale image with `rqrr`'s own row-average threshold.
+pub fn scan_gray(img: &GrayImage) -> PassResult {
+    guarded(|| {
+        let w = img.width() as usize;
+        let raw = img.as_raw();
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(w, raw.len() / w.max(1), |x, y| {
+                raw[y * w + x]
+            });
+        collect!(img)
+    })
+}
+
+/// Runs `f`, turning a panic inside `rqrr` into an empty, flagged result.
+fn guarded(f: impl FnOnce() -> PassResult) -> PassResult {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| PassResult {
+        panicked: true,
+        ..Default::default()
+    })
+}
+
+/// Text of a payload: UTF-8 when the bytes are valid UTF-8, else Shift_JIS when they decode
+/// cleanly as Shift_JIS (Japanese codes, Kanji mode), else ISO-8859-1 (the QR default).
+///
+/// `rqrr` drops ECI designators, so the charset is inferred from the bytes.
+pub fn bytes_to_text(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_owned();
+    }
+    let (s, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
+    if !had_errors {
+        return s.into_owned();
+    }
+    bytes.iter().map(|&b| char::from(b)).collect()
+}

@@ -1,0 +1,999 @@
+//! The crawl loop: seeds → frontier → polite fetch → parse/score → store + new leads, until the
+//! frontier is empty, `max_pages` is reached or shutdown is asked for.
+//!
+//! Each fetched URL commits in one transaction: its fetch-log row, the page (or image) with its
+//! verdict, the links it discovered, and its removal from the frontier. A crash or `kill -9` loses
+//! only work not yet committed; leases of the dead worker expire and another run picks those URLs up.
+//! A graceful shutdown stops claiming, lets fetches in flight commit, and releases unstarted leases.
+//!
+//! The classifier and the QR decoder are plugged in ([`PageScorer`], [`ImageDecoder`]) so this crate
+//! does not depend on them being finished; the binary wires the real ones.
+//!
+//! Politeness: the database frontier spaces requests per host (`hosts.next_allowed_at`, advanced by
+//! the host's delay: the policy's `min_delay`, or robots.txt `Crawl-delay` when longer); the
+//! in-memory [`Politeness`] adds this process's per-host concurrency cap.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kuzet_storage::{Db, StorageError};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::charset::decode_html;
+use crate::error::FetchError;
+use crate::fetch::{FetchConfig, FetchOutcome, Fetcher};
+use crate::frontier::{self, FrontierOptions, Lease, NewUrl};
+use crate::parse::{ParseLimits, parse_html};
+use crate::photos::{ImageDecoder, PhotoLimits, scan_folder};
+use crate::politeness::{HostPolicy, Politeness, PolitenessConfig};
+use crate::robots::{RobotsCache, RobotsConfig};
+use crate::store::{self, FetchRecord, ImageRecord, PageRecord, Subject, VerdictRecord, WarcRef};
+use crate::telegram::{self, LeadKind};
+use crate::url::{UrlLimits, check_trap, parse_canonical, url_key};
+use crate::warc::{WarcError, WarcWriter};
+
+/// Errors that stop a crawl (per-URL failures are recorded, never returned).
+#[derive(Debug, thiserror::Error)]
+pub enum CrawlError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A seed line is not a URL, a Telegram channel or a folder.
+    #[error("seed line {line}: {reason}: {text:?}")]
+    Seed {
+        /// 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Fetcher(#[from] FetchError),
+    /// The evidence file could not be written.
+    #[error(transparent)]
+    Evidence(#[from] WarcError),
+}
+
+/// A classifier verdict as the crawler needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// Score in [0, 1].
+    pub score: f64,
+    /// `shop`, `suspicious` or `clean`.
+    pub verdict: String,
+    /// Reasons as JSON.
+    pub reasons_json: String,
+    /// Rule-set version.
+    pub rules_version: String,
+    /// Indicators (kind, normalised value).
+    pub indicators: Vec<(String, String)>,
+}
+
+/// Scores page text; the classifier implements it. `None` means "not scored" (no classifier).
+pub trait PageScorer: Send + Sync {
+    /// Scores a page's title and visible text.
+    fn score(&self, url: &Url, title: Option<&str>, text: &str) -> Option<Score>;
+}
+
+/// No classifier: nothing is scored, every page counts as `clean` for priorities.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoScorer;
+
+impl PageScorer for NoScorer {
+    fn score(&self, _: &Url, _: Option<&str>, _: &str) -> Option<Score> {
+        None
+    }
+}
+
+/// Which pages get WARC evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvidencePolicy {
+    /// None.
+    Off,
+    /// Pages scored `suspicious` or `shop` (default).
+    #[default]
+    Flagged,
+    /// Every page.
+    All,
+}
+
+/// One crawl's settings. `Default` is polite and safe.
+#[derive(Debug, Clone)]
+pub struct CrawlConfig {
+    /// Fetcher settings (limits, scope, SSRF guard, SOCKS proxy).
+    pub fetch: FetchConfig,
+    /// robots.txt handling.
+    pub robots: RobotsConfig,
+    /// Per-host politeness.
+    pub politeness: PolitenessConfig,
+    /// Parse caps.
+    pub parse: ParseLimits,
+    /// Trap heuristics.
+    pub url_limits: UrlLimits,
+    /// Photo-folder limits.
+    pub photos: PhotoLimits,
+    /// Frontier leases and retries.
+    pub frontier: FrontierOptions,
+    /// Stop after this many fetched pages (pages and Telegram windows). Default unlimited.
+    pub max_pages: Option<u64>,
+    /// Deepest link depth followed from a seed. Default 3.
+    pub max_depth: i64,
+    /// Most pages fetched per host in one run. Default unlimited.
+    pub max_pages_per_host: Option<u64>,
+    /// Fetches in flight. Default 16.
+    pub concurrency: usize,
+    /// Fetch images found on pages (for QR codes). Default true.
+    pub fetch_images: bool,
+    /// Telegram preview base. Default `https://t.me/s/`.
+    pub telegram_base: Url,
+    /// Where WARC files go; `None` keeps no evidence.
+    pub evidence_dir: Option<PathBuf>,
+    /// Which pages get evidence.
+    pub evidence: EvidencePolicy,
+    /// How often a progress line is logged. Default 10 s.
+    pub progress_every: Duration,
+}
+
+impl Default for CrawlConfig {
+    fn default() -> Self {
+        CrawlConfig {
+            fetch: FetchConfig::default(),
+            robots: RobotsConfig::default(),
+            politeness: PolitenessConfig::default(),
+            parse: ParseLimits::default(),
+            url_limits: UrlLimits::default(),
+            photos: PhotoLimits::default(),
+            frontier: FrontierOptions::default(),
+            max_pages: None,
+            max_depth: 3,
+            max_pages_per_host: None,
+            concurrency: 16,
+            fetch_images: true,
+            telegram_base: Url::parse(telegram::DEFAULT_BASE).expect("constant URL"),
+            evidence_dir: None,
+            evidence: EvidencePolicy::default(),
+            progress_every: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seed {
+    /// A web (or onion) URL.
+    Web(Url),
+    /// A Telegram channel name.
+    Telegram(String),
+    /// A folder of photos.
+    Photos(PathBuf),
+}
+
+/// Parses a seeds file: one URL, `t.me/<channel>`, `@channel` or folder path a line; `#` comments and
+/// blank lines skipped.
+pub fn parse_seeds(text: &str) -> Result<Vec<Seed>, CrawlError> {
+    let mut seeds = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let err = |reason: &str| CrawlError::Seed {
+            line: i + 1,
+            text: line.to_string(),
+            reason: reason.into(),
+        };
+        let lower = line.to_ascii_lowercase();
+        let is_tme = [
+            "t.me/",
+            "telegram.me/",
+            "https://t.me/",
+            "http://t.me/",
+            "https://telegram.me/",
+        ]
+        .iter()
+        .any(|p| lower.starts_with(p));
+        if line.starts_with('@') || is_tme {
+            seeds.push(Seed::Telegram(
+                telegram::channel_from_ref(line).ok_or_else(|| err("not a channel name"))?,
+            ));
+        } else if lower.starts_with("http://") || lower.starts_with("https://") {
+            seeds.push(Seed::Web(
+                parse_canonical(line).map_err(|e| err(&e.to_string()))?,
+            ));
+        } else if Path::new(line).is_dir() {
+            seeds.push(Seed::Photos(PathBuf::from(line)));
+        } else {
+            return Err(err("not a URL, a Telegram channel or an existing folder"));
+        }
+    }
+    Ok(seeds)
+}
+
+/// The run summary, stored with the run as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CrawlSummary {
+    /// Pages (and Telegram windows) fetched and stored.
+    pub pages: u64,
+    /// Images fetched or read from folders.
+    pub images: u64,
+    /// Bytes received (bodies as received).
+    pub bytes: u64,
+    /// Pages scored `suspicious` or `shop`.
+    pub flagged: u64,
+    /// New URLs added to the frontier.
+    pub discovered: u64,
+    /// Failures by kind.
+    pub errors: std::collections::BTreeMap<String, u64>,
+    /// Whether the run stopped on a shutdown request.
+    pub interrupted: bool,
+}
+
+/// The crawler of one worker process.
+pub struct Crawler {
+    db: Db,
+    fetcher: Fetcher,
+    robots: RobotsCache,
+    politeness: Politeness,
+    scorer: Arc<dyn PageScorer>,
+    decoder: Arc<dyn ImageDecoder>,
+    config: CrawlConfig,
+    run_id: i64,
+    warc: Mutex<Option<(WarcWriter<std::fs::File>, String)>>,
+    summary: Mutex<CrawlSummary>,
+    per_host: Mutex<HashMap<String, u64>>,
+    host_delays: Mutex<HashMap<i64, i64>>,
+}
+
+impl std::fmt::Debug for Crawler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crawler")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+fn new_url(
+    url: &Url,
+    depth: i64,
+    priority: f64,
+    kind: &'static str,
+    source: Option<i64>,
+    parent: Option<i64>,
+) -> NewUrl {
+    NewUrl {
+        url: url.to_string(),
+        url_hash: url_key(url),
+        host: origin(url),
+        depth,
+        priority,
+        kind,
+        source_id: source,
+        parent_page_id: parent,
+    }
+}
+
+/// What processing one lease produced, committed together.
+enum Outcome {
+    Page {
+        record: Box<PageRecord>,
+        score: Option<Score>,
+        links: Vec<NewUrl>,
+    },
+    Image {
+        record: ImageRecord,
+        codes: Vec<(String, String, String)>,
+        links: Vec<NewUrl>,
+    },
+    Failed(FetchError),
+}
+
+impl Crawler {
+    /// A crawler for one run; starts the run row.
+    pub async fn new(
+        db: Db,
+        config: CrawlConfig,
+        scorer: Arc<dyn PageScorer>,
+        decoder: Arc<dyn ImageDecoder>,
+    ) -> Result<Self, CrawlError> {
+        let fetcher = Fetcher::new(config.fetch.clone())?;
+        let mut mem_politeness = config.politeness.clone();
+        // The database spaces requests; in memory only the concurrency cap applies.
+        let no_delay = |p: &HostPolicy| HostPolicy {
+            min_delay: Duration::ZERO,
+            honour_crawl_delay: false,
+            ..p.clone()
+        };
+        mem_politeness.default = no_delay(&mem_politeness.default);
+        for (_, p) in &mut mem_politeness.overrides {
+            *p = no_delay(p);
+        }
+        let run_id = store::start_run(&db, &config.frontier.worker, "{}").await?;
+        Ok(Crawler {
+            db,
+            fetcher,
+            robots: RobotsCache::new(config.robots.clone()),
+            politeness: Politeness::new(mem_politeness),
+            scorer,
+            decoder,
+            config,
+            run_id,
+            warc: Mutex::new(None),
+            summary: Mutex::new(CrawlSummary::default()),
+            per_host: Mutex::new(HashMap::new()),
+            host_delays: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> i64 {
+        self.run_id
+    }
+
+    /// Adds seeds to the frontier (photo folders are read at once). Returns how many URLs were new.
+    pub async fn seed(&self, seeds: &[Seed]) -> Result<usize, CrawlError> {
+        let mut added = 0;
+        for seed in seeds {
+            match seed {
+                Seed::Web(url) => {
+                    let kind = if url.host_str().is_some_and(crate::guard::is_onion) {
+                        "onion"
+                    } else {
+                        "web"
+                    };
+                    let source = store::source_id(&self.db, kind, url.as_str()).await?;
+                    added += self
+                        .enqueue(&[new_url(url, 0, 1.0, "page", Some(source), None)])
+                        .await?;
+                }
+                Seed::Telegram(channel) => {
+                    let source = store::source_id(&self.db, "telegram", channel).await?;
+                    let Ok(url) = telegram::page_url(&self.config.telegram_base, channel, None)
+                    else {
+                        continue;
+                    };
+                    added += self
+                        .enqueue(&[new_url(&url, 0, 1.0, "telegram", Some(source), None)])
+                        .await?;
+                }
+                Seed::Photos(dir) => added += self.scan_photos(dir).await?,
+            }
+        }
+        Ok(added)
+    }
+
+    async fn enqueue(&self, urls: &[NewUrl]) -> Result<usize, CrawlError> {
+        let mut tx = self.db.begin_write().await?;
+        let n = frontier::enqueue(&mut tx, urls).await?;
+        tx.commit().await.map_err(StorageError::from)?;
+        self.lock_summary().discovered += n as u64;
+        Ok(n)
+    }
+
+    async fn scan_photos(&self, dir: &Path) -> Result<usize, CrawlError> {
+        let source = store::source_id(&self.db, "photos", &dir.to_string_lossy()).await?;
+        let (dir2, limits, decoder) = (
+            dir.to_path_buf(),
+            self.config.photos.clone(),
+            self.decoder.clone(),
+        );
+        let scan =
+            tokio::task::spawn_blocking(move || scan_folder(&dir2, &limits, decoder.as_ref()))
+                .await
+                .map_err(|e| CrawlError::Seed {
+                    line: 0,
+                    text: dir.display().to_string(),
+                    reason: e.to_string(),
+                })?
+                .map_err(|e| CrawlError::Seed {
+                    line: 0,
+                    text: dir.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+        let mut added = 0;
+        for photo in &scan.photos {
+            let exif = photo.exif.as_ref();
+            let record = ImageRecord {
+                path: Some(photo.path.to_string_lossy().into_owned()),
+                content_hash: photo.sha256.clone(),
+                source_id: Some(source),
+                gps_lat: exif.and_then(|e| e.gps).map(|g| g.latitude),
+                gps_lon: exif.and_then(|e| e.gps).map(|g| g.longitude),
+                error_kind: photo.error.as_ref().map(|_| "photo".to_string()),
+                error: photo.error.clone(),
+                ..ImageRecord::default()
+            };
+            let (codes, links) = self.payload_leads(&photo.codes, 0, Some(source), None);
+            let mut tx = self.db.begin_write().await?;
+            store::save_image(&mut tx, &record, &codes).await?;
+            added += frontier::enqueue(&mut tx, &links).await?;
+            tx.commit().await.map_err(StorageError::from)?;
+            self.lock_summary().images += 1;
+        }
+        Ok(added)
+    }
+
+    /// Decoded payloads → (stored codes, frontier entries). QR payloads are strong leads.
+    fn payload_leads(
+        &self,
+        payloads: &[String],
+        depth: i64,
+        source: Option<i64>,
+        parent: Option<i64>,
+    ) -> (Vec<(String, String, String)>, Vec<NewUrl>) {
+        let mut codes = Vec::new();
+        let mut links = Vec::new();
+        for p in payloads {
+            let text = p.trim();
+            let lower = text.to_ascii_lowercase();
+            let kind = if let Some(ch) = (lower.contains("t.me/") || text.starts_with('@'))
+                .then(|| telegram::channel_from_ref(text))
+                .flatten()
+            {
+                if let Ok(u) = telegram::page_url(&self.config.telegram_base, &ch, None) {
+                    links.push(new_url(&u, depth, 1.0, "telegram", source, parent));
+                }
+                "telegram"
+            } else if let Ok(u) = parse_canonical(text) {
+                links.push(new_url(&u, depth, 1.0, "page", source, parent));
+                "url"
+            } else {
+                "text"
+            };
+            codes.push((text.to_string(), kind.to_string(), String::new()));
+        }
+        (codes, links)
+    }
+
+    fn lock_summary(&self) -> std::sync::MutexGuard<'_, CrawlSummary> {
+        self.summary.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs until the frontier is empty, `max_pages` is reached or `shutdown` completes.
+    pub async fn run(
+        self: Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<CrawlSummary, CrawlError> {
+        tokio::pin!(shutdown);
+        let mut tasks: JoinSet<Result<(), CrawlError>> = JoinSet::new();
+        let mut last_progress = tokio::time::Instant::now();
+        let mut failure = None;
+        loop {
+            let done = self
+                .config
+                .max_pages
+                .is_some_and(|m| self.lock_summary().pages >= m);
+            if done {
+                break;
+            }
+            let room = self.config.concurrency.max(1).saturating_sub(tasks.len());
+            let leases = if room > 0 {
+                frontier::claim(&self.db, &self.config.frontier, room as i64).await?
+            } else {
+                Vec::new()
+            };
+            let claimed = !leases.is_empty();
+            for lease in leases {
+                let me = self.clone();
+                tasks.spawn(async move { me.process(lease).await });
+            }
+            if last_progress.elapsed() >= self.config.progress_every {
+                last_progress = tokio::time::Instant::now();
+                let s = self.lock_summary().clone();
+                tracing::info!(
+                    run = self.run_id,
+                    pages = s.pages,
+                    images = s.images,
+                    flagged = s.flagged,
+                    errors = s.errors.values().sum::<u64>(),
+                    in_flight = tasks.len(),
+                    "crawl progress"
+                );
+            }
+            if claimed && tasks.len() < self.config.concurrency {
+                continue;
+            }
+            if tasks.is_empty() {
+                match frontier::next_due(&self.db).await? {
+                    None => break,
+                    Some(due) => {
+                        let wait = (due - kuzet_storage::now_ms()).clamp(10, 1000) as u64;
+                        tokio::select! {
+                            _ = &mut shutdown => { self.lock_summary().interrupted = true; break; }
+                            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                        }
+                    }
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = &mut shutdown => { self.lock_summary().interrupted = true; break; }
+                joined = tasks.join_next() => {
+                    if let Some(Ok(Err(e))) = joined { failure = Some(e); break; }
+                }
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+        // Let fetches in flight commit.
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok(Err(e)) = joined {
+                failure.get_or_insert(e);
+            }
+        }
+        if let Some((w, _)) = self.warc.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            w.sync()?;
+        }
+        let summary = self.lock_summary().clone();
+        let status = match (&failure, summary.interrupted) {
+            (Some(_), _) => "failed",
+            (None, true) => "interrupted",
+            (None, false) => "finished",
+        };
+        let json = serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into());
+        store::finish_run(&self.db, self.run_id, status, &json).await?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(summary),
+        }
+    }
+
+    async fn process(&self, lease: Lease) -> Result<(), CrawlError> {
+        let outcome = self.fetch_and_extract(&lease).await;
+        let worker = self.config.frontier.worker.clone();
+        let mut tx = self.db.begin_write().await?;
+        let (status, error_kind, error) = match &outcome {
+            Outcome::Page { record, .. } => (Some(record.status), None, None),
+            Outcome::Image { .. } => (Some(200), None, None),
+            Outcome::Failed(e) => (None, Some(e.kind()), Some(e.to_string())),
+        };
+        let status = match &outcome {
+            Outcome::Failed(FetchError::HttpStatus { status, .. }) => Some(i64::from(*status)),
+            _ => status,
+        };
+        store::log_fetch(
+            &mut tx,
+            &FetchRecord {
+                run_id: self.run_id,
+                worker: &worker,
+                url_hash: &lease.url_hash,
+                url: &lease.url,
+                status,
+                error_kind,
+                error,
+                refetch: lease.attempts > 1,
+            },
+        )
+        .await?;
+        let mut discovered = 0;
+        match outcome {
+            Outcome::Page {
+                record,
+                score,
+                mut links,
+            } => {
+                let page_id = store::save_page(&mut tx, &record).await?;
+                if let Some(s) = &score {
+                    let v = VerdictRecord {
+                        score: s.score,
+                        verdict: s.verdict.clone(),
+                        reasons_json: s.reasons_json.clone(),
+                        rules_version: s.rules_version.clone(),
+                    };
+                    store::save_verdict(&mut tx, Subject::Page(page_id), &v, &s.indicators).await?;
+                }
+                for l in &mut links {
+                    l.parent_page_id = Some(page_id);
+                }
+                discovered = frontier::enqueue(&mut tx, &links).await?;
+                frontier::remove_in(&mut tx, &lease, &worker).await?;
+            }
+            Outcome::Image {
+                record,
+                codes,
+                links,
+            } => {
+                store::save_image(&mut tx, &record, &codes).await?;
+                discovered = frontier::enqueue(&mut tx, &links).await?;
+                frontier::remove_in(&mut tx, &lease, &worker).await?;
+            }
+            Outcome::Failed(ref e) => {
+                frontier::fail_in(&mut tx, &lease, &self.config.frontier, e.is_transient()).await?;
+            }
+        }
+        tx.commit().await.map_err(StorageError::from)?;
+        self.lock_summary().discovered += discovered as u64;
+        Ok(())
+    }
+
+    fn count_error(&self, e: &FetchError) {
+        *self
+            .lock_summary()
+            .errors
+            .entry(e.kind().to_string())
+            .or_default() += 1;
+    }
+
+    async fn fetch_and_extract(&self, lease: &Lease) -> Outcome {
+        let failed = |e: FetchError| {
+            self.count_error(&e);
+            Outcome::Failed(e)
+        };
+        let url = match parse_canonical(&lease.url) {
+            Ok(u) => u,
+            Err(e) => return failed(e.into()),
+        };
+        if lease.kind != "image" {
+            if let Err(e) = check_trap(&url, &self.config.url_limits) {
+                return failed(e.into());
+            }
+            if let Some(max) = self.config.max_pages_per_host {
+                let mut per_host = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
+                let n = per_host.entry(origin(&url)).or_default();
+                if *n >= max {
+                    return failed(FetchError::HostLimit {
+                        url: lease.url.clone(),
+                    });
+                }
+                *n += 1;
+            }
+        }
+        let outcome = match self.polite_fetch(lease, &url).await {
+            Ok(o) => o,
+            Err(e) => return failed(e),
+        };
+        self.lock_summary().bytes += outcome.raw.response_body.len() as u64;
+        match lease.kind.as_str() {
+            "image" => self.extract_image(lease, &outcome).await,
+            "telegram" => self.extract_telegram(lease, outcome),
+            _ if outcome.is_image() => self.extract_image(lease, &outcome).await,
+            _ => self.extract_page(lease, outcome),
+        }
+    }
+
+    async fn polite_fetch(&self, lease: &Lease, url: &Url) -> Result<FetchOutcome, FetchError> {
+        self.fetcher.check(url)?;
+        let policy = self.config.politeness.policy_for(url);
+        let mut delay = policy.min_delay;
+        if policy.obey_robots {
+            let decision = self.robots.check(&self.fetcher, url).await?;
+            if policy.honour_crawl_delay
+                && let Some(cd) = decision.crawl_delay
+            {
+                delay = delay.max(cd.min(policy.max_crawl_delay));
+            }
+            if !decision.allowed {
+                return Err(FetchError::RobotsDenied {
+                    url: lease.url.clone(),
+                });
+            }
+        }
+        // Keep the database's host delay in step with policy and robots.txt (written only on change).
+        let ms = delay.as_millis() as i64;
+        let changed = self
+            .host_delays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(lease.host_id, ms)
+            != Some(ms);
+        if changed && let Err(e) = frontier::set_host_delay(&self.db, lease.host_id, ms).await {
+            tracing::warn!(error = %e, host_id = lease.host_id, "cannot store host delay");
+        }
+        let _permit = self.politeness.acquire(url).await;
+        self.fetcher.fetch(url).await
+    }
+
+    fn extract_page(&self, lease: &Lease, outcome: FetchOutcome) -> Outcome {
+        let decoded = decode_html(
+            outcome.body(),
+            outcome.header("content-type"),
+            outcome.final_url.host_str(),
+        );
+        let parsed = parse_html(&decoded.text, &outcome.final_url, &self.config.parse);
+        let score = self
+            .scorer
+            .score(&outcome.final_url, parsed.title.as_deref(), &parsed.text);
+        let parent_score = score.as_ref().map(|s| s.score).unwrap_or(0.0);
+        let depth = lease.depth + 1;
+        let mut links = Vec::new();
+        if depth <= self.config.max_depth {
+            for l in &parsed.links {
+                // Focused crawl: the linking page's score leads; shallower links break ties.
+                let priority = parent_score - 0.01 * depth as f64;
+                let base = &self.config.telegram_base;
+                let (target, kind) = match telegram_channel_link(&l.url)
+                    .and_then(|ch| telegram::page_url(base, &ch, None).ok())
+                {
+                    Some(preview) => (preview, "telegram"),
+                    None if l.url.as_str().starts_with(base.as_str()) => {
+                        (l.url.clone(), "telegram")
+                    }
+                    None => (l.url.clone(), "page"),
+                };
+                links.push(new_url(
+                    &target,
+                    depth,
+                    priority,
+                    kind,
+                    lease.source_id,
+                    None,
+                ));
+            }
+        }
+        if self.config.fetch_images {
+            for img in &parsed.images {
+                links.push(new_url(
+                    &img.url,
+                    lease.depth,
+                    parent_score + 0.5,
+                    "image",
+                    lease.source_id,
+                    None,
+                ));
+            }
+        }
+        let warc = self.evidence(&outcome, score.as_ref());
+        let record = page_record(
+            lease,
+            &outcome,
+            self.run_id,
+            Some(decoded.encoding),
+            parsed.title,
+            parsed.text,
+            warc,
+        );
+        self.count_page(score.as_ref());
+        Outcome::Page {
+            record: Box::new(record),
+            score,
+            links,
+        }
+    }
+
+    fn extract_telegram(&self, lease: &Lease, outcome: FetchOutcome) -> Outcome {
+        let decoded = decode_html(outcome.body(), outcome.header("content-type"), None);
+        let page = telegram::parse_channel_page(&decoded.text, &outcome.final_url);
+        let text: String = page
+            .posts
+            .iter()
+            .map(|p| p.text.as_str())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let score = self
+            .scorer
+            .score(&outcome.final_url, page.title.as_deref(), &text);
+        let parent_score = score.as_ref().map(|s| s.score).unwrap_or(0.0);
+        let base = &self.config.telegram_base;
+        let mut links = Vec::new();
+        if let Some(before) = page.before
+            && let Ok(u) = telegram::page_url(base, &page.channel, Some(before))
+        {
+            // Older windows of the same channel: same depth, just below the window itself.
+            links.push(new_url(
+                &u,
+                lease.depth,
+                lease.priority - 0.001,
+                "telegram",
+                lease.source_id,
+                None,
+            ));
+        }
+        let depth = lease.depth + 1;
+        if depth <= self.config.max_depth {
+            for lead in &page.leads {
+                match lead.kind {
+                    LeadKind::Channel => {
+                        if let Ok(u) = telegram::page_url(base, &lead.value, None) {
+                            links.push(new_url(
+                                &u,
+                                depth,
+                                parent_score,
+                                "telegram",
+                                lease.source_id,
+                                None,
+                            ));
+                        }
+                    }
+                    LeadKind::Web => {
+                        if let Ok(u) = parse_canonical(&lead.value) {
+                            links.push(new_url(
+                                &u,
+                                depth,
+                                parent_score,
+                                "page",
+                                lease.source_id,
+                                None,
+                            ));
+                        }
+                    }
+                    LeadKind::Bot | LeadKind::Invite => {}
+                }
+            }
+        }
+        if self.config.fetch_images {
+            for photo in page.posts.iter().flat_map(|p| p.photos.iter()) {
+                if let Ok(u) = parse_canonical(photo) {
+                    links.push(new_url(
+                        &u,
+                        lease.depth,
+                        parent_score + 0.5,
+                        "image",
+                        lease.source_id,
+                        None,
+                    ));
+                }
+            }
+        }
+        let warc = self.evidence(&outcome, score.as_ref());
+        let record = page_record(
+            lease,
+            &outcome,
+            self.run_id,
+            Some(decoded.encoding),
+            page.title,
+            text,
+            warc,
+        );
+        self.count_page(score.as_ref());
+        Outcome::Page {
+            record: Box::new(record),
+            score,
+            links,
+        }
+    }
+
+    async fn extract_image(&self, lease: &Lease, outcome: &FetchOutcome) -> Outcome {
+        let bytes = outcome.body().to_vec();
+        let hash = hex::encode(Sha256::digest(&bytes));
+        let decoder = self.decoder.clone();
+        let decoded = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(&bytes)))
+        })
+        .await;
+        let (payloads, error) = match decoded {
+            Ok(Ok(p)) => (p, None),
+            _ => (Vec::new(), Some("image decoder failed".to_string())),
+        };
+        let (codes, links) = self.payload_leads(
+            &payloads,
+            lease.depth + 1,
+            lease.source_id,
+            lease.parent_page_id,
+        );
+        self.lock_summary().images += 1;
+        Outcome::Image {
+            record: ImageRecord {
+                url: Some(outcome.final_url.to_string()),
+                content_hash: hash,
+                page_id: lease.parent_page_id,
+                source_id: lease.source_id,
+                error_kind: error.as_ref().map(|_| "decode".to_string()),
+                error,
+                ..ImageRecord::default()
+            },
+            codes,
+            links,
+        }
+    }
+
+    fn count_page(&self, score: Option<&Score>) {
+        let mut s = self.lock_summary();
+        s.pages += 1;
+        if score.is_some_and(|s| s.verdict == "shop" || s.verdict == "suspicious") {
+            s.flagged += 1;
+        }
+    }
+
+    /// Writes the exchange to this run's WARC file when the policy asks for it.
+    fn evidence(&self, outcome: &FetchOutcome, score: Option<&Score>) -> Option<WarcRef> {
+        let dir = self.config.evidence_dir.as_ref()?;
+        let flagged = score.is_some_and(|s| s.verdict == "shop" || s.verdict == "suspicious");
+        let keep = match self.config.evidence {
+            EvidencePolicy::Off => false,
+            EvidencePolicy::Flagged => flagged,
+            EvidencePolicy::All => true,
+        };
+        if !keep {
+            return None;
+        }
+        let mut guard = self.warc.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            let name = format!(
+                "kuzet-run{}-{}.warc",
+                self.run_id,
+                sanitize(&self.config.frontier.worker)
+            );
+            let _ = std::fs::create_dir_all(dir);
+            match WarcWriter::append(&dir.join(&name)) {
+                Ok(w) => *guard = Some((w, name)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open evidence file");
+                    return None;
+                }
+            }
+        }
+        let (writer, name) = guard.as_mut()?;
+        let mut meta = Vec::new();
+        if let Some(s) = score {
+            meta.push(("kuzet-score", format!("{:.4}", s.score)));
+            meta.push(("kuzet-verdict", s.verdict.clone()));
+            meta.push(("kuzet-rules-version", s.rules_version.clone()));
+        }
+        let records = match writer
+            .write_exchange(outcome, &meta)
+            .and_then(|r| writer.sync().map(|_| r))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot write evidence");
+                return None;
+            }
+        };
+        let end = records.metadata.offset + records.metadata.length;
+        Some(WarcRef {
+            file: name.clone(),
+            offset: records.response.offset as i64,
+            length: (end - records.response.offset) as i64,
+            record_id: records.response.record_id,
+            digest: records.response.block_digest,
+        })
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn page_record(
+    lease: &Lease,
+    o: &FetchOutcome,
+    run_id: i64,
+    encoding: Option<&str>,
+    title: Option<String>,
+    text: String,
+    warc: Option<WarcRef>,
+) -> PageRecord {
+    PageRecord {
+        url: lease.url.clone(),
+        url_hash: lease.url_hash.clone(),
+        final_url: o.final_url.to_string(),
+        host: origin(&o.final_url),
+        source_id: lease.source_id,
+        run_id: Some(run_id),
+        depth: lease.depth,
+        status: i64::from(o.status),
+        content_type: o.media_type.clone(),
+        encoding: encoding.map(str::to_string),
+        content_hash: hex::encode(Sha256::digest(&o.raw.response_body)),
+        body_bytes: o.raw.response_body.len() as i64,
+        title,
+        text: Some(text),
+        warc,
+    }
+}
+
+/// A `t.me/<channel>` (or `t.me/s/<channel>`) link: crawled through the preview base.
+fn telegram_channel_link(url: &Url) -> Option<String> {
+    match telegram::classify_link(url.as_str()) {
+        Some((LeadKind::Channel, name)) => Some(name),
+        _ => None,
+    }
+}

@@ -1,0 +1,330 @@
+//! The crawl frontier in the database, shared by every worker.
+//!
+//! - The seen set (`seen_urls`, keyed by the SHA-256 of the canonical URL) decides whether a URL is
+//!   new; the hot queue (`frontier`) holds only URLs still to fetch, and a row leaves it in the same
+//!   transaction that commits the fetch's result ([`crate::store`]).
+//! - Workers claim a batch of URLs in one short transaction and fetch outside it. A claim is a
+//!   lease with an expiry: a worker that dies (`kill -9`) loses its leases when they expire, and
+//!   another worker claims those URLs again — the only way a URL is fetched twice, recorded as a
+//!   refetch. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so concurrent workers never
+//!   claim the same row; on SQLite the claim is a single write transaction.
+//! - Politeness lives in the database too: a claim takes URLs only from hosts whose
+//!   `next_allowed_at` has passed, at most `per_host` of them, and pushes the host's
+//!   `next_allowed_at` forward by its delay for each URL taken.
+//! - Failed fetches are retried with exponential backoff up to a limit.
+
+use kuzet_storage::sqlx::{self, Row};
+use kuzet_storage::{Backend, Db, StorageError, now_ms};
+
+/// A URL to add to the frontier. The caller canonicalises it and computes `url_hash`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUrl {
+    /// Canonical URL.
+    pub url: String,
+    /// SHA-256 hex of `url`: the seen-set key.
+    pub url_hash: String,
+    /// Politeness key: `scheme://host:port`.
+    pub host: String,
+    /// Links followed from a seed.
+    pub depth: i64,
+    /// Higher is fetched sooner.
+    pub priority: f64,
+    /// `page`, `image` or `telegram`.
+    pub kind: &'static str,
+    /// The source this URL came from.
+    pub source_id: Option<i64>,
+    /// The page whose link (or QR code) led here.
+    pub parent_page_id: Option<i64>,
+}
+
+/// A claimed URL: this worker may fetch it until `lease_expires_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// Frontier row id.
+    pub id: i64,
+    /// Canonical URL.
+    pub url: String,
+    /// Seen-set key.
+    pub url_hash: String,
+    /// Host row id.
+    pub host_id: i64,
+    /// Depth from the seed.
+    pub depth: i64,
+    /// Priority it was claimed at.
+    pub priority: f64,
+    /// `page`, `image` or `telegram`.
+    pub kind: String,
+    /// Source id.
+    pub source_id: Option<i64>,
+    /// Parent page id.
+    pub parent_page_id: Option<i64>,
+    /// How many times this URL has been claimed, this claim included (2+ is a retry or a refetch
+    /// after an expired lease).
+    pub attempts: i64,
+}
+
+/// Claim and retry settings.
+#[derive(Debug, Clone)]
+pub struct FrontierOptions {
+    /// This worker's name, stored with its leases.
+    pub worker: String,
+    /// How long a claim is valid, in milliseconds.
+    pub lease_ms: i64,
+    /// Most URLs claimed from one host in one claim.
+    pub per_host: i64,
+    /// Most hosts visited by one claim.
+    pub max_hosts: i64,
+    /// Attempts before a failing URL is given up.
+    pub max_attempts: i64,
+    /// First retry delay in milliseconds; doubles with each attempt.
+    pub backoff_ms: i64,
+}
+
+impl Default for FrontierOptions {
+    fn default() -> Self {
+        Self {
+            worker: format!("worker-{}", std::process::id()),
+            lease_ms: 60_000,
+            per_host: 2,
+            max_hosts: 64,
+            max_attempts: 3,
+            backoff_ms: 5_000,
+        }
+    }
+}
+
+/// Adds URLs not seen before; returns how many were new. Runs inside the caller's transaction so
+/// discovered links commit together with the page that linked them.
+pub async fn enqueue(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    urls: &[NewUrl],
+) -> Result<usize, StorageError> {
+    let now = now_ms();
+    let mut added = 0;
+    for u in urls {
+        let inserted = sqlx::query(
+            "INSERT INTO seen_urls (url_hash, url, first_seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (url_hash) DO NOTHING",
+        )
+        .bind(&u.url_hash)
+        .bind(&u.url)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            continue;
+        }
+        let host_id = host_id(tx, &u.host).await?;
+        sqlx::query(
+            "INSERT INTO frontier (url_hash, url, host_id, source_id, parent_page_id, depth, \
+             priority, kind, attempts, next_try_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
+        )
+        .bind(&u.url_hash)
+        .bind(&u.url)
+        .bind(host_id)
+        .bind(u.source_id)
+        .bind(u.parent_page_id)
+        .bind(u.depth)
+        .bind(u.priority)
+        .bind(u.kind)
+        .execute(&mut **tx)
+        .await?;
+        added += 1;
+    }
+    Ok(added)
+}
+
+/// The id of a host row, created on first use.
+pub async fn host_id(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host: &str,
+) -> Result<i64, StorageError> {
+    sqlx::query("INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING")
+        .bind(host)
+        .execute(&mut **tx)
+        .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM hosts WHERE host = $1")
+        .bind(host)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// Sets a host's delay between fetches (from robots.txt `Crawl-delay` or configuration).
+pub async fn set_host_delay(db: &Db, host_id: i64, delay_ms: i64) -> Result<(), StorageError> {
+    sqlx::query("UPDATE hosts SET crawl_delay_ms = $1 WHERE id = $2")
+        .bind(delay_ms.max(0))
+        .bind(host_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `max` URLs that are due, from hosts whose politeness delay has passed.
+pub async fn claim(db: &Db, opts: &FrontierOptions, max: i64) -> Result<Vec<Lease>, StorageError> {
+    let now = now_ms();
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let mut tx = db.begin_write().await?;
+    let hosts = sqlx::query(&format!(
+        "SELECT h.id, h.crawl_delay_ms FROM hosts h WHERE h.next_allowed_at <= $1 \
+         AND EXISTS (SELECT 1 FROM frontier f WHERE f.host_id = h.id AND f.next_try_at <= $1 \
+                     AND (f.lease_expires_at IS NULL OR f.lease_expires_at < $1)) \
+         ORDER BY h.next_allowed_at, h.id LIMIT $2{lock}"
+    ))
+    .bind(now)
+    .bind(opts.max_hosts)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut leases = Vec::new();
+    for host in hosts {
+        let remaining = max - leases.len() as i64;
+        if remaining <= 0 {
+            break;
+        }
+        let host_id: i64 = host.try_get("id")?;
+        let delay: i64 = host.try_get("crawl_delay_ms")?;
+        let take = if delay > 0 { 1 } else { opts.per_host }.min(remaining);
+        let rows = sqlx::query(&format!(
+            "UPDATE frontier SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM frontier WHERE host_id = $3 AND next_try_at <= $4 \
+                          AND (lease_expires_at IS NULL OR lease_expires_at < $4) \
+                          ORDER BY priority DESC, id LIMIT $5{lock}) \
+             RETURNING id, url, url_hash, host_id, depth, priority, kind, source_id, \
+                       parent_page_id, attempts"
+        ))
+        .bind(&opts.worker)
+        .bind(now + opts.lease_ms)
+        .bind(host_id)
+        .bind(now)
+        .bind(take)
+        .fetch_all(&mut *tx)
+        .await?;
+        let n = rows.len() as i64;
+        for r in rows {
+            leases.push(Lease {
+                id: r.try_get("id")?,
+                url: r.try_get("url")?,
+                url_hash: r.try_get("url_hash")?,
+                host_id: r.try_get("host_id")?,
+                depth: r.try_get("depth")?,
+                priority: r.try_get("priority")?,
+                kind: r.try_get("kind")?,
+                source_id: r.try_get("source_id")?,
+                parent_page_id: r.try_get("parent_page_id")?,
+                attempts: r.try_get("attempts")?,
+            });
+        }
+        sqlx::query("UPDATE hosts SET next_allowed_at = $1 WHERE id = $2")
+            .bind(now + delay * n)
+            .bind(host_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    leases.sort_by(|a, b| b.priority.total_cmp(&a.priority));
+    Ok(leases)
+}
+
+/// Removes a fetched URL from the queue inside the transaction that stores its result. Returns
+/// false when this worker no longer held the lease (it expired and another worker claimed it).
+pub async fn remove_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    lease: &Lease,
+    worker: &str,
+) -> Result<bool, StorageError> {
+    let n = sqlx::query("DELETE FROM frontier WHERE id = $1 AND lease_owner = $2")
+        .bind(lease.id)
+        .bind(worker)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// A failed attempt: retried after an exponential backoff, or given up after `max_attempts`
+/// (or at once when `retryable` is false). Returns true when the URL was given up.
+pub async fn fail_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    lease: &Lease,
+    opts: &FrontierOptions,
+    retryable: bool,
+) -> Result<bool, StorageError> {
+    if !retryable || lease.attempts >= opts.max_attempts {
+        remove_in(tx, lease, &opts.worker).await?;
+        return Ok(true);
+    }
+    let shift = u32::try_from(lease.attempts.clamp(1, 20) - 1).unwrap_or(0);
+    let delay = opts.backoff_ms.saturating_mul(1_i64 << shift);
+    sqlx::query(
+        "UPDATE frontier SET lease_owner = NULL, lease_expires_at = NULL, next_try_at = $1 \
+         WHERE id = $2 AND lease_owner = $3",
+    )
+    .bind(now_ms() + delay)
+    .bind(lease.id)
+    .bind(&opts.worker)
+    .execute(&mut **tx)
+    .await?;
+    Ok(false)
+}
+
+/// Gives back leases not yet fetched (graceful shutdown), so other workers need not wait for
+/// them to expire. Attempts are not counted for released URLs.
+pub async fn release(db: &Db, leases: &[Lease], worker: &str) -> Result<(), StorageError> {
+    let mut tx = db.begin_write().await?;
+    for l in leases {
+        sqlx::query(
+            "UPDATE frontier SET lease_owner = NULL, lease_expires_at = NULL, \
+             attempts = attempts - 1 WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(l.id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Queue sizes for progress and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    /// URLs in the queue (due or not).
+    pub queued: i64,
+    /// Of those, currently leased.
+    pub leased: i64,
+    /// URLs ever seen.
+    pub seen: i64,
+}
+
+/// Current queue sizes.
+pub async fn stats(db: &Db) -> Result<QueueStats, StorageError> {
+    let now = now_ms();
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM frontier) AS queued, \
+                (SELECT COUNT(*) FROM frontier WHERE lease_expires_at >= $1) AS leased, \
+                (SELECT COUNT(*) FROM seen_urls) AS seen",
+    )
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(QueueStats {
+        queued: row.try_get("queued")?,
+        leased: row.try_get("leased")?,
+        seen: row.try_get("seen")?,
+    })
+}
+
+/// The earliest time (ms) at which some queued URL becomes claimable, if any URL is queued.
+pub async fn next_due(db: &Db) -> Result<Option<i64>, StorageError> {
+    let row = sqlx::query(
+        "SELECT MIN(CASE WHEN h.next_allowed_at > f.next_try_at THEN h.next_allowed_at \
+                         ELSE f.next_try_at END) AS due \
+         FROM frontier f JOIN hosts h ON h.id = f.host_id",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.try_get::<Option<i64>, _>("due")?)
+}

@@ -1,0 +1,450 @@
+//! What the crawler writes: runs, fetch attempts, pages, images, QR codes, verdicts and
+//! indicators. Each fetch's results commit in one transaction together with the removal of its
+//! URL from the frontier and the links it discovered, so a crash loses no committed work and
+//! redoes none.
+
+use kuzet_storage::sqlx::{self, Row};
+use kuzet_storage::{Db, StorageError, now_ms};
+
+/// Starts a crawl run; returns its id.
+pub async fn start_run(db: &Db, worker: &str, config_json: &str) -> Result<i64, StorageError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO crawl_runs (worker, status, started_at, config_json) \
+         VALUES ($1, 'running', $2, $3) RETURNING id",
+    )
+    .bind(worker)
+    .bind(now_ms())
+    .bind(config_json)
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// Ends a run with its status (`finished`, `failed`, `interrupted`) and summary.
+pub async fn finish_run(
+    db: &Db,
+    run_id: i64,
+    status: &str,
+    stats_json: &str,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE crawl_runs SET status = $1, finished_at = $2, stats_json = $3 WHERE id = $4",
+    )
+    .bind(status)
+    .bind(now_ms())
+    .bind(stats_json)
+    .bind(run_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The id of a source, created on first use.
+pub async fn source_id(db: &Db, kind: &str, locator: &str) -> Result<i64, StorageError> {
+    sqlx::query(
+        "INSERT INTO sources (kind, locator, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (kind, locator) DO NOTHING",
+    )
+    .bind(kind)
+    .bind(locator)
+    .bind(now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT id FROM sources WHERE kind = $1 AND locator = $2")
+            .bind(kind)
+            .bind(locator)
+            .fetch_one(db.pool())
+            .await?,
+    )
+}
+
+/// One fetch attempt, for the `fetch_log` table.
+#[derive(Debug, Clone)]
+pub struct FetchRecord<'a> {
+    /// Run id.
+    pub run_id: i64,
+    /// Worker name.
+    pub worker: &'a str,
+    /// Seen-set key.
+    pub url_hash: &'a str,
+    /// URL.
+    pub url: &'a str,
+    /// HTTP status when there was one.
+    pub status: Option<i64>,
+    /// Stable error kind (`timeout`, `too_large`, …) when it failed.
+    pub error_kind: Option<&'a str>,
+    /// Error message.
+    pub error: Option<String>,
+    /// Fetched again after another worker's lease expired (or a retry).
+    pub refetch: bool,
+}
+
+/// Records a fetch attempt.
+pub async fn log_fetch(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    f: &FetchRecord<'_>,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO fetch_log (run_id, worker, url_hash, url, fetched_at, status, error_kind, \
+         error, refetch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(f.run_id)
+    .bind(f.worker)
+    .bind(f.url_hash)
+    .bind(f.url)
+    .bind(now_ms())
+    .bind(f.status)
+    .bind(f.error_kind)
+    .bind(f.error.as_deref())
+    .bind(i64::from(f.refetch))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Where a page's exact HTTP exchange is kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WarcRef {
+    /// WARC file path, relative to the evidence directory.
+    pub file: String,
+    /// Byte offset of the first record of the exchange.
+    pub offset: i64,
+    /// Length in bytes of the exchange's records.
+    pub length: i64,
+    /// `WARC-Record-ID` of the response record.
+    pub record_id: String,
+    /// Digest of the response block (`sha256:…`).
+    pub digest: String,
+}
+
+/// A fetched page to store.
+#[derive(Debug, Clone, Default)]
+pub struct PageRecord {
+    /// Requested (canonical) URL.
+    pub url: String,
+    /// Its seen-set key.
+    pub url_hash: String,
+    /// URL after redirects.
+    pub final_url: String,
+    /// Host of the final URL.
+    pub host: String,
+    /// Source id.
+    pub source_id: Option<i64>,
+    /// Run id.
+    pub run_id: Option<i64>,
+    /// Depth from the seed.
+    pub depth: i64,
+    /// HTTP status.
+    pub status: i64,
+    /// `Content-Type` header.
+    pub content_type: Option<String>,
+    /// Charset used to decode the body.
+    pub encoding: Option<String>,
+    /// SHA-256 hex of the body as received.
+    pub content_hash: String,
+    /// Body length.
+    pub body_bytes: i64,
+    /// `<title>`.
+    pub title: Option<String>,
+    /// Extracted visible text.
+    pub text: Option<String>,
+    /// Evidence record, when kept.
+    pub warc: Option<WarcRef>,
+}
+
+/// Stores a page (replacing an older fetch of the same URL); returns its id.
+pub async fn save_page(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    p: &PageRecord,
+) -> Result<i64, StorageError> {
+    let warc = p.warc.clone().unwrap_or_default();
+    let has_warc = p.warc.is_some();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO pages (url, url_hash, final_url, host, source_id, run_id, depth, status, \
+         content_type, encoding, fetched_at, content_hash, body_bytes, title, text, warc_file, \
+         warc_offset, warc_length, warc_record_id, warc_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                 $19, $20) \
+         ON CONFLICT (url_hash) DO UPDATE SET final_url = excluded.final_url, \
+           status = excluded.status, content_type = excluded.content_type, \
+           encoding = excluded.encoding, fetched_at = excluded.fetched_at, \
+           content_hash = excluded.content_hash, body_bytes = excluded.body_bytes, \
+           title = excluded.title, text = excluded.text, warc_file = excluded.warc_file, \
+           warc_offset = excluded.warc_offset, warc_length = excluded.warc_length, \
+           warc_record_id = excluded.warc_record_id, warc_digest = excluded.warc_digest \
+         RETURNING id",
+    )
+    .bind(&p.url)
+    .bind(&p.url_hash)
+    .bind(&p.final_url)
+    .bind(&p.host)
+    .bind(p.source_id)
+    .bind(p.run_id)
+    .bind(p.depth)
+    .bind(p.status)
+    .bind(p.content_type.as_deref())
+    .bind(p.encoding.as_deref())
+    .bind(now_ms())
+    .bind(&p.content_hash)
+    .bind(p.body_bytes)
+    .bind(p.title.as_deref())
+    .bind(p.text.as_deref())
+    .bind(has_warc.then_some(warc.file))
+    .bind(has_warc.then_some(warc.offset))
+    .bind(has_warc.then_some(warc.length))
+    .bind(has_warc.then_some(warc.record_id))
+    .bind(has_warc.then_some(warc.digest))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Whether a page with this body hash is already stored (content dedup across URLs).
+pub async fn page_with_content(db: &Db, content_hash: &str) -> Result<Option<i64>, StorageError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM pages WHERE content_hash = $1 LIMIT 1")
+            .bind(content_hash)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// A classifier verdict in storable form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerdictRecord {
+    /// Score in [0, 1].
+    pub score: f64,
+    /// `shop`, `suspicious` or `clean`.
+    pub verdict: String,
+    /// The reasons as JSON.
+    pub reasons_json: String,
+    /// Rule-set version (content hash).
+    pub rules_version: String,
+}
+
+/// What a verdict is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A page id.
+    Page(i64),
+    /// An image id.
+    Image(i64),
+}
+
+/// Stores a verdict and links its indicators to the subject.
+pub async fn save_verdict(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    subject: Subject,
+    v: &VerdictRecord,
+    indicators: &[(String, String)],
+) -> Result<(), StorageError> {
+    let (page_id, image_id) = match subject {
+        Subject::Page(id) => (Some(id), None),
+        Subject::Image(id) => (None, Some(id)),
+    };
+    sqlx::query(
+        "INSERT INTO verdicts (page_id, image_id, score, verdict, reasons_json, rules_version, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(page_id)
+    .bind(image_id)
+    .bind(v.score)
+    .bind(&v.verdict)
+    .bind(&v.reasons_json)
+    .bind(&v.rules_version)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    save_indicators(tx, subject, indicators).await
+}
+
+/// Links indicators (`kind`, normalised `value`) to a page or image.
+pub async fn save_indicators(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    subject: Subject,
+    indicators: &[(String, String)],
+) -> Result<(), StorageError> {
+    let now = now_ms();
+    for (kind, value) in indicators {
+        sqlx::query(
+            "INSERT INTO indicators (kind, value, first_seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (kind, value) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(value)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM indicators WHERE kind = $1 AND value = $2")
+                .bind(kind)
+                .bind(value)
+                .fetch_one(&mut **tx)
+                .await?;
+        let sql = match subject {
+            Subject::Page(_) => {
+                "INSERT INTO page_indicators (page_id, indicator_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING"
+            }
+            Subject::Image(_) => {
+                "INSERT INTO image_indicators (image_id, indicator_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING"
+            }
+        };
+        let subject_id = match subject {
+            Subject::Page(id) | Subject::Image(id) => id,
+        };
+        sqlx::query(sql)
+            .bind(subject_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// An image (fetched or from a photo folder) to store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageRecord {
+    /// Where it was fetched from.
+    pub url: Option<String>,
+    /// Local path of a photo.
+    pub path: Option<String>,
+    /// SHA-256 hex of the file.
+    pub content_hash: String,
+    /// The page it appeared on.
+    pub page_id: Option<i64>,
+    /// Source id.
+    pub source_id: Option<i64>,
+    /// Pixel width.
+    pub width: Option<i64>,
+    /// Pixel height.
+    pub height: Option<i64>,
+    /// EXIF GPS latitude.
+    pub gps_lat: Option<f64>,
+    /// EXIF GPS longitude.
+    pub gps_lon: Option<f64>,
+    /// EXIF time taken, ms since the epoch.
+    pub taken_at: Option<i64>,
+    /// Why decoding failed, as a stable kind.
+    pub error_kind: Option<String>,
+    /// Why decoding failed, in words.
+    pub error: Option<String>,
+}
+
+/// Stores an image and the QR codes decoded from it (`text`, lead kind, attempt); returns its id.
+pub async fn save_image(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    img: &ImageRecord,
+    codes: &[(String, String, String)],
+) -> Result<i64, StorageError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO images (url, path, content_hash, page_id, source_id, fetched_at, width, \
+         height, gps_lat, gps_lon, taken_at, error_kind, error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(img.url.as_deref())
+    .bind(img.path.as_deref())
+    .bind(&img.content_hash)
+    .bind(img.page_id)
+    .bind(img.source_id)
+    .bind(now_ms())
+    .bind(img.width)
+    .bind(img.height)
+    .bind(img.gps_lat)
+    .bind(img.gps_lon)
+    .bind(img.taken_at)
+    .bind(img.error_kind.as_deref())
+    .bind(img.error.as_deref())
+    .fetch_one(&mut **tx)
+    .await?;
+    for (text, kind, attempt) in codes {
+        sqlx::query(
+            "INSERT INTO qr_codes (image_id, text, lead_kind, attempt) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(text)
+        .bind(kind)
+        .bind(attempt)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Counts for a run summary and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    /// Pages stored.
+    pub pages: i64,
+    /// Images stored.
+    pub images: i64,
+    /// Pages whose newest verdict is `shop`.
+    pub shop: i64,
+    /// Pages whose newest verdict is `suspicious`.
+    pub suspicious: i64,
+    /// Fetch attempts that failed, by kind.
+    pub errors: Vec<(String, i64)>,
+}
+
+/// Totals over the whole database, or one run.
+pub async fn totals(db: &Db, run_id: Option<i64>) -> Result<Totals, StorageError> {
+    let run_filter = if run_id.is_some() {
+        " WHERE run_id = $1"
+    } else {
+        ""
+    };
+    let pages: i64 = scalar(
+        db,
+        &format!("SELECT COUNT(*) FROM pages{run_filter}"),
+        run_id,
+    )
+    .await?;
+    let images: i64 = scalar(db, "SELECT COUNT(*) FROM images", None).await?;
+    let newest = "SELECT v.verdict FROM verdicts v WHERE v.page_id IS NOT NULL AND v.id = \
+                  (SELECT MAX(id) FROM verdicts w WHERE w.page_id = v.page_id)";
+    let shop = scalar(
+        db,
+        &format!("SELECT COUNT(*) FROM ({newest}) t WHERE verdict = 'shop'"),
+        None,
+    )
+    .await?;
+    let suspicious = scalar(
+        db,
+        &format!("SELECT COUNT(*) FROM ({newest}) t WHERE verdict = 'suspicious'"),
+        None,
+    )
+    .await?;
+    let mut sql = String::from(
+        "SELECT error_kind, COUNT(*) AS n FROM fetch_log WHERE error_kind IS NOT NULL",
+    );
+    if run_id.is_some() {
+        sql.push_str(" AND run_id = $1");
+    }
+    sql.push_str(" GROUP BY error_kind ORDER BY error_kind");
+    let mut q = sqlx::query(&sql);
+    if let Some(r) = run_id {
+        q = q.bind(r);
+    }
+    let errors = q
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("error_kind")?, r.try_get("n")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Totals {
+        pages,
+        images,
+        shop,
+        suspicious,
+        errors,
+    })
+}
+
+async fn scalar(db: &Db, sql: &str, bind: Option<i64>) -> Result<i64, StorageError> {
+    let mut q = sqlx::query_scalar::<_, i64>(sql);
+    if let Some(b) = bind {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_one(db.pool()).await?)
+}

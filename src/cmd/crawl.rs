@@ -1,0 +1,177 @@
+//! `kuzet crawl`: one crawl run over the database frontier (resumable; several workers may share it).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use kuzet_classifier::qr::QrOptions;
+use kuzet_crawler::crawl::{CrawlConfig, Crawler, EvidencePolicy, parse_seeds};
+use kuzet_crawler::fetch::{FetchConfig, FetchLimits};
+use kuzet_crawler::politeness::HostPolicy;
+use kuzet_crawler::scope::{Scope, ScopeEntry};
+use serde_json::json;
+
+use super::Context;
+use crate::UsageError;
+use crate::wiring::{ClassifierScorer, QrDecoder};
+
+/// `kuzet crawl` options.
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Seeds file: one URL, t.me/<channel>, @channel or photo folder a line (# comments).
+    #[arg(long, value_name = "FILE")]
+    pub seeds: Option<PathBuf>,
+    /// Stop after this many pages.
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u64>,
+    /// Deepest link depth followed from a seed.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_depth: i64,
+    /// Only fetch hosts under this suffix or in this range (repeatable), e.g. 127.0.0.0/8, example.kz.
+    #[arg(long, value_name = "ENTRY")]
+    pub scope: Vec<String>,
+    /// Allow private, loopback and link-local addresses (tests, the demo, private targets).
+    #[arg(long)]
+    pub allow_private_addresses: bool,
+    /// SOCKS5 proxy for .onion hosts (must be socks5h://).
+    #[arg(long, value_name = "URL", default_value = "socks5h://127.0.0.1:9050")]
+    pub socks_proxy: String,
+    /// Telegram preview base.
+    #[arg(long, value_name = "URL", default_value = kuzet_crawler::telegram::DEFAULT_BASE)]
+    pub telegram_base: String,
+    /// Turn politeness off (no delay, no robots.txt, 8 requests per host) for hosts matching this
+    /// scope entry (repeatable): only for hosts you run or monitor privately.
+    #[arg(long, value_name = "ENTRY")]
+    pub impolite_for: Vec<String>,
+    /// Fetches in flight.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    /// Where WARC evidence files go.
+    #[arg(long, value_name = "DIR", default_value = "evidence")]
+    pub evidence_dir: PathBuf,
+    /// Which pages get WARC evidence.
+    #[arg(long, value_enum, default_value_t = Evidence::Flagged)]
+    pub evidence: Evidence,
+    /// This worker's name (default worker-<pid>).
+    #[arg(long, value_name = "NAME")]
+    pub worker: Option<String>,
+}
+
+/// Which pages get WARC evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Evidence {
+    /// Pages scored suspicious or shop.
+    Flagged,
+    /// Every page.
+    All,
+    /// None.
+    Off,
+}
+
+fn scope_entries(values: &[String]) -> anyhow::Result<Vec<ScopeEntry>> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse::<ScopeEntry>()
+                .map_err(|e| UsageError(e.to_string()).into())
+        })
+        .collect()
+}
+
+pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let seeds = match &args.seeds {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                UsageError(format!("cannot read seeds file {}: {e}", path.display()))
+            })?;
+            parse_seeds(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+        }
+        None => Vec::new(),
+    };
+    let telegram_base = kuzet_crawler::url::parse_canonical(&args.telegram_base)
+        .map_err(|e| UsageError(format!("--telegram-base: {e}")))?;
+    let mut config = CrawlConfig {
+        fetch: FetchConfig {
+            limits: FetchLimits::default(),
+            scope: Scope::new(scope_entries(&args.scope)?),
+            allow_private_addresses: args.allow_private_addresses,
+            socks_proxy: Some(args.socks_proxy.clone()),
+        },
+        max_pages: args.max_pages,
+        max_depth: args.max_depth,
+        concurrency: args.concurrency.max(1),
+        telegram_base,
+        evidence_dir: Some(args.evidence_dir.clone()),
+        evidence: match args.evidence {
+            Evidence::Flagged => EvidencePolicy::Flagged,
+            Evidence::All => EvidencePolicy::All,
+            Evidence::Off => EvidencePolicy::Off,
+        },
+        ..CrawlConfig::default()
+    };
+    if let Some(w) = &args.worker {
+        config.frontier.worker = w.clone();
+    }
+    for entry in scope_entries(&args.impolite_for)? {
+        config
+            .politeness
+            .overrides
+            .push((entry, HostPolicy::relaxed(8)));
+    }
+    let db = ctx.open_db(true).await?;
+    let classifier = kuzet_classifier::Classifier::default_rules()
+        .context("cannot compile the built-in rule set")?;
+    let scorer = Arc::new(ClassifierScorer::new(classifier));
+    let decoder = Arc::new(QrDecoder::new(QrOptions::default()));
+    let crawler = Crawler::new(db.clone(), config, scorer, decoder)
+        .await
+        .context("cannot start the crawl")?;
+    let added = crawler.seed(&seeds).await.context("cannot add seeds")?;
+    tracing::info!(
+        run = crawler.run_id(),
+        seeds = seeds.len(),
+        new_urls = added,
+        "crawl started"
+    );
+    let run_id = crawler.run_id();
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::warn!("interrupted: letting fetches in flight commit");
+    };
+    let summary = Arc::new(crawler)
+        .run(shutdown)
+        .await
+        .context("crawl failed")?;
+    ctx.emit(&json!({"run": run_id, "summary": summary}), || {
+        let errors: Vec<String> = summary
+            .errors
+            .iter()
+            .map(|(k, n)| format!("{k}={n}"))
+            .collect();
+        format!(
+            "run {run_id}: {} pages, {} images, {} bytes, {} flagged, {} new URLs, errors: {}{}",
+            summary.pages,
+            summary.images,
+            summary.bytes,
+            summary.flagged,
+            summary.discovered,
+            if errors.is_empty() {
+                "none".to_string()
+            } else {
+                errors.join(" ")
+            },
+            if summary.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        )
+    });
+    tokio::time::timeout(Duration::from_secs(5), db.close())
+        .await
+        .ok();
+    Ok(ExitCode::SUCCESS)
+}
