@@ -624,11 +624,7 @@ mod nesting_tests {
 
     #[test]
     fn deep_nesting_is_cut_and_ordinary_pages_are_not() {
-        let deep = format!(
-            "<html><body>{}x{}</body></html>",
-            "<div>".repeat(50_000),
-            "</div>".repeat(50_000)
-        );
+        let deep = format!("<html><body>{}x{}</body></html>", "<div>".repeat(50_000), "</div>".repeat(50_000));
         let cut = cut_deep_nesting(&deep, 1024);
         assert!(cut.len() < 1100 * 5, "cut at {}", cut.len());
         let ordinary = "<html><head><script>if (a<b && c>d) {}</script><style>p<q{}</style></head>\
