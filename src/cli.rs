@@ -68,6 +68,9 @@ pub enum Command {
     /// User accounts for the web UI.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Weekly reports and evidence packages for the police partners.
+    #[command(subcommand)]
+    Report(crate::cmd::report::ReportCommand),
     /// The whole pipeline on a bundled demo web served on 127.0.0.1-6 (no network needed).
     Demo(DemoArgs),
     /// Score local files or directories (recursive: .html .htm .txt).

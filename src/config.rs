@@ -15,6 +15,8 @@ use crate::cli::LogFormat;
 pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
+    pub report: ReportConfig,
+    pub smtp: SmtpConfig,
 }
 
 /// `[database]`
@@ -55,8 +57,73 @@ impl Default for LogConfig {
     }
 }
 
+/// `[report]`: weekly reports and the outbox channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Where `kuzet report weekly` writes packages when `--out` is not given.
+    pub out_dir: String,
+    /// Relative `pages.warc_file` paths are resolved against this directory.
+    pub evidence_dir: String,
+    /// Outbox channel: a folder each forwarded package lands in; empty = off.
+    pub outbox_dir: String,
+    /// Weeks start on Monday 00:00 at this offset from UTC, in minutes.
+    pub utc_offset_minutes: i32,
+    /// Largest e-mail, in bytes, before WARC records are left out of it.
+    pub max_attachment_bytes: u64,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        Self {
+            out_dir: "reports".into(),
+            evidence_dir: "evidence".into(),
+            outbox_dir: String::new(),
+            utc_offset_minutes: 300,
+            max_attachment_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[smtp]`: the mail channel to police partners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Server host; empty = no mail channel.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub security: kuzet_reporter::report::forward::Security,
+    /// Sender address.
+    pub from: String,
+    /// Partner addresses.
+    pub to: Vec<String>,
+    /// Login; empty = none.
+    pub username: String,
+    /// Password; masked in `config show`.
+    pub password: String,
+    /// Connection and command time-out, seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            security: kuzet_reporter::report::forward::Security::Starttls,
+            from: String::new(),
+            to: Vec::new(),
+            username: String::new(),
+            password: String::new(),
+            timeout_secs: 30,
+        }
+    }
+}
+
 /// Sections that environment variables may address, as `KUZET_<SECTION>_<KEY>`.
-const SECTIONS: &[&str] = &["database", "log"];
+const SECTIONS: &[&str] = &["database", "log", "report", "smtp"];
 
 /// A configuration error: the message names the file, variable or key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +160,9 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = kuzet_storage::mask_url(&shown.database.url);
+        if !shown.smtp.password.is_empty() {
+            shown.smtp.password = "***".into();
+        }
         toml::to_string(&shown).unwrap_or_default()
     }
 }
@@ -184,6 +254,23 @@ mod tests {
         assert_eq!(c.database.url, "postgres://u:pw@h/db");
         assert_eq!(c.log.format, LogFormat::Json);
         assert!(c.to_masked_toml().contains("postgres://u:***@h/db"));
+        let c = Config::load(
+            None,
+            &env(&[
+                ("KUZET_SMTP_PASSWORD", "s3cret-pw"),
+                ("KUZET_SMTP_TO", "['a@police.test', 'b@police.test']"),
+                ("KUZET_REPORT_OUTBOX_DIR", "/srv/outbox"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.smtp.password, "s3cret-pw");
+        assert_eq!(c.smtp.to, ["a@police.test", "b@police.test"]);
+        assert_eq!(c.report.outbox_dir, "/srv/outbox");
+        let shown = c.to_masked_toml();
+        assert!(
+            !shown.contains("s3cret") && shown.contains("password = \"***\""),
+            "{shown}"
+        );
         assert!(!c.to_masked_toml().contains("pw@"));
     }
 

@@ -73,6 +73,7 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Db(c) => cmd::db::run(c, &ctx).await,
         Command::Config(c) => cmd::config::run(c, &ctx),
         Command::Users(c) => cmd::users::run(c, &ctx).await,
+        Command::Report(c) => cmd::report::run(c, &ctx).await,
         Command::Demo(a) => cmd::demo::run(a, &ctx).await,
         Command::Classify(a) => cmd::classify::run(a, &ctx),
         Command::Eval(cli::EvalCommand::Pages { corpus, rules }) => {

@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod cases;
 mod error;
+pub mod report;
 pub mod users;
 pub mod web;
 

@@ -11,6 +11,7 @@ pub mod eval_pages;
 pub mod eval_qr;
 pub mod evidence;
 pub mod qr;
+pub mod report;
 pub mod rules;
 pub mod serve;
 pub mod users;

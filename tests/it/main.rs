@@ -4,4 +4,5 @@
 mod classify;
 mod cli;
 mod crawl;
+mod report;
 mod util;
