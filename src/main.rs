@@ -73,6 +73,7 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
             cmd::eval_pages::run(&corpus, &rules, &ctx)
         }
         Command::Rules(cli::RulesCommand::Test { rules }) => cmd::rules::test(&rules, &ctx),
+        Command::Ocr(a) => cmd::ocr::run(a, &ctx),
     }
 }
 

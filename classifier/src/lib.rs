@@ -21,6 +21,7 @@ pub mod html;
 pub mod indicators;
 pub mod limits;
 pub mod normalize;
+pub mod ocr;
 pub mod rules;
 pub mod score;
 

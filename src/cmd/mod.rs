@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod eval_pages;
+pub mod ocr;
 pub mod rules;
 pub mod users;
 
