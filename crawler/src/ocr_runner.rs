@@ -133,8 +133,8 @@ impl OcrRunner {
         self.version
             .get_or_init(|| {
                 let r = self.probe();
-                if let Err(e) = &r {
-                    tracing::warn!(error = %e, "ocr off");
+                if let Err(RunError::Missing { command, reason }) = &r {
+                    tracing::warn!(%command, %reason, "ocr engine missing, ocr off");
                 }
                 r
             })

@@ -3,4 +3,5 @@
 
 mod classify;
 mod cli;
+mod ocr;
 mod util;

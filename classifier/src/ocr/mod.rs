@@ -310,7 +310,7 @@ impl Session {
             let pass = self.next?;
             let selected: Vec<usize> = match pass {
                 Pass::General => (0..self.crops.len()).collect(),
-                Pass::Latin => self.select(|t| post::hints_handle(t)),
+                Pass::Latin => self.select(post::hints_handle),
                 Pass::Digits => {
                     let min = self.opts.min_phone_digits;
                     self.select(|t| post::digit_like(t) >= min)

@@ -181,7 +181,28 @@ pub fn fix_handles(text: &str) -> String {
             .map(latin_of)
             .collect();
         match mapped {
-            Some(m) if !m.is_empty() => {
+            Some(mut m) if !m.is_empty() => {
+                // An underscore the engine dropped: `@moon snow60` is `@moon_snow60` when the
+                // next word is lower-case Latin letters and digits as read.
+                loop {
+                    let rest: String = chars.clone().collect();
+                    let Some(next) = rest.strip_prefix(' ') else {
+                        break;
+                    };
+                    let w: String = next.chars().take_while(|c| !c.is_whitespace()).collect();
+                    let ok = w.len() >= 2
+                        && w.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                        && w.chars().any(|c| c.is_ascii_lowercase());
+                    if !ok {
+                        break;
+                    }
+                    m.push('_');
+                    m.push_str(&w);
+                    for _ in 0..=w.chars().count() {
+                        chars.next();
+                    }
+                }
                 out.push('@');
                 out.push_str(&m);
             }
@@ -318,6 +339,9 @@ mod tests {
     fn cyrillic_lookalikes_inside_a_handle_become_latin() {
         assert_eq!(fix_handles("пиши @ѕпоw_ѕһор"), "пиши @snow_shop");
         assert_eq!(fix_handles("@SNOW-ВОТ"), "@snow_bot");
+        assert_eq!(fix_handles("Пиши @mag tripp |"), "Пиши @mag_tripp |");
+        assert_eq!(fix_handles("@snow_shop TG"), "@snow_shop TG");
+        assert_eq!(fix_handles("@kaif lavka bot"), "@kaif_lavka_bot");
         assert_eq!(fix_handles("©alma_kz"), "@alma_kz");
         // Not mappable: the `@` is dropped rather than leaving half a handle.
         assert_eq!(fix_handles("@жжж"), " жжж");

@@ -90,7 +90,7 @@ pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
             lines.push(l);
         }
     }
-    lines.sort_by(|a, b| b.letters.cmp(&a.letters));
+    lines.sort_by_key(|l| std::cmp::Reverse(l.letters));
     // The same letters seen in both polarities (outlines) or twice: keep the stronger line.
     let mut kept: Vec<Line> = Vec::new();
     for l in lines {
@@ -208,15 +208,29 @@ fn components(bits: &[u8], w: usize, h: usize) -> Vec<Blob> {
     out
 }
 
-/// Letter-sized and letter-shaped: 7 px to a third of the image high, not much wider than
-/// high, ink covering 10–85 % of its box.
+/// Letter-sized and letter-shaped: 7 px to a third of the image high, ink covering 10–85 % of
+/// its box, and either not much wider than high (a letter) or, from 10 px high, up to 25 times
+/// wider (the letters of a blurred word run together).
 fn letter_like(b: &Blob, img_h: u32) -> bool {
     let (w, h) = (b.w(), b.h());
-    if h < 7 || h > img_h / 3 || w > h * 2 {
+    if h < 7 || h > img_h / 3 || w > h * 25 || (w > h * 2 && h < 14) {
         return false;
     }
     let fill = f64::from(b.area) / (f64::from(w) * f64::from(h));
     (0.10..=0.85).contains(&fill)
+}
+
+/// How many letters a blob stands for (a run-together word counts its estimated letters).
+fn weight(b: &Blob) -> usize {
+    if b.w() <= 2 * b.h() {
+        1
+    } else {
+        ((b.w() as f32 / (0.7 * b.h() as f32)).round() as usize).max(1)
+    }
+}
+
+fn fill(b: &Blob) -> f32 {
+    b.area as f32 / (b.w() as f32 * b.h() as f32)
 }
 
 /// Chains letters into lines: neighbours of similar height, overlapping vertically, close
@@ -266,7 +280,14 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
     }
     let mut out = Vec::new();
     for members in groups.into_values() {
-        if members.len() < MIN_LETTERS {
+        let letters_n: usize = members.iter().map(|&i| weight(&letters[i])).sum();
+        if letters_n < MIN_LETTERS {
+            continue;
+        }
+        // Letters are strokes; rows of solid blobs (bricks, tiles, windows) are not text.
+        let mut fills: Vec<f32> = members.iter().map(|&i| fill(&letters[i])).collect();
+        fills.sort_by(f32::total_cmp);
+        if fills[fills.len() / 2] > 0.75 {
             continue;
         }
         let mut hs: Vec<f32> = members.iter().map(|&i| letters[i].h() as f32).collect();
@@ -289,7 +310,11 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
             continue;
         }
         // Letters of a line sit on one straight line; a cloud of blobs does not.
-        let (angle_deg, rms) = skew(letters, &members);
+        let (angle_deg, rms) = if members.len() >= 3 {
+            skew(letters, &members)
+        } else {
+            (0.0, 0.0)
+        };
         if rms > 0.3 * median {
             continue;
         }
@@ -298,7 +323,7 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
             letter_h: median,
             angle_deg,
             light_text: light,
-            letters: members.len(),
+            letters: letters_n,
         });
     }
     out
