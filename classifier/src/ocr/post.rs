@@ -182,23 +182,27 @@ pub fn fix_handles(text: &str) -> String {
             .collect();
         match mapped {
             Some(mut m) if !m.is_empty() => {
-                // An underscore the engine dropped: `@moon snow60` is `@moon_snow60` when the
-                // next word is lower-case Latin letters and digits as read.
+                // Underscores the engine dropped: a handle has no spaces, so following words
+                // that are Latin (or Cyrillic look-alikes) on the same line are joined with `_`:
+                // `@moon snow60` → `@moon_snow60`, `@mixwhite ВОТ` → `@mixwhite_bot`.
                 loop {
                     let rest: String = chars.clone().collect();
                     let Some(next) = rest.strip_prefix(' ') else {
                         break;
                     };
                     let w: String = next.chars().take_while(|c| !c.is_whitespace()).collect();
-                    let ok = w.len() >= 2
-                        && w.chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                        && w.chars().any(|c| c.is_ascii_lowercase());
-                    if !ok {
+                    let joined: Option<String> = w
+                        .chars()
+                        .flat_map(char::to_lowercase)
+                        .map(|c| latin_of(c).filter(|l| l.is_ascii_alphanumeric()))
+                        .collect();
+                    let Some(joined) = joined
+                        .filter(|j| j.len() >= 2 && j.chars().any(|c| c.is_ascii_alphabetic()))
+                    else {
                         break;
-                    }
+                    };
                     m.push('_');
-                    m.push_str(&w);
+                    m.push_str(&joined);
                     for _ in 0..=w.chars().count() {
                         chars.next();
                     }
@@ -340,7 +344,8 @@ mod tests {
         assert_eq!(fix_handles("пиши @ѕпоw_ѕһор"), "пиши @snow_shop");
         assert_eq!(fix_handles("@SNOW-ВОТ"), "@snow_bot");
         assert_eq!(fix_handles("Пиши @mag tripp |"), "Пиши @mag_tripp |");
-        assert_eq!(fix_handles("@snow_shop TG"), "@snow_shop TG");
+        assert_eq!(fix_handles("@mixwhite ВОТ"), "@mixwhite_bot");
+        assert_eq!(fix_handles("@shop ЗАКАЗ"), "@shop ЗАКАЗ");
         assert_eq!(fix_handles("@kaif lavka bot"), "@kaif_lavka_bot");
         assert_eq!(fix_handles("©alma_kz"), "@alma_kz");
         // Not mappable: the `@` is dropped rather than leaving half a handle.
