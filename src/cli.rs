@@ -93,6 +93,8 @@ pub enum Command {
     Cases(CasesCommand),
     /// The analyst web UI and JSON API.
     Serve(ServeArgs),
+    /// Read text in images (Tesseract in a limited child process): text and indicators per image.
+    Ocr(OcrArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +123,25 @@ pub struct ServeArgs {
     /// Evidence directory (WARC files, image blobs) for downloads.
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OcrArgs {
+    /// The OCR engine command.
+    #[arg(long, value_name = "CMD", default_value = "tesseract")]
+    pub tesseract: PathBuf,
+    /// Tesseract languages of the general pass.
+    #[arg(long, default_value = "rus+kaz+eng")]
+    pub languages: String,
+    /// Wall-clock limit of one engine run in milliseconds; the process is killed after it.
+    #[arg(long, value_name = "MS", default_value_t = 20_000)]
+    pub timeout_ms: u64,
+    /// Address-space limit of one engine run in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub memory_mb: u64,
+    /// Image files (PNG, JPEG, GIF, WebP, BMP).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

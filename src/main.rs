@@ -88,6 +88,7 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
         Command::Evidence(c) => cmd::evidence::run(c, &ctx),
         Command::Cases(c) => cmd::cases::run(c, &ctx).await,
         Command::Serve(a) => cmd::serve::run(a, &ctx).await,
+        Command::Ocr(a) => cmd::ocr::run(a, &ctx),
     }
 }
 

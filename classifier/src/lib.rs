@@ -5,6 +5,7 @@
 //! - [`html`]: HTML → title, description, visible text, links, images (one tokenizer pass).
 //! - [`normalize`]: the text rules see (NFKC, case, invisible characters, look-alikes, spaced
 //!   letters, transliteration), with a map back to the original bytes.
+//! - [`ocr`]: text in images, the pure half (line detection, preparation, OCR jobs, repair).
 //! - [`indicators`]: validated Telegram handles, onion addresses, wallets, phones, cards …
 //! - [`rules`]: the rule file format, its validation, the compiled engine, example runner.
 //! - [`score`]: scoring, labels, reasons, the [`Verdict`].
@@ -22,6 +23,7 @@ pub mod html;
 pub mod indicators;
 pub mod limits;
 pub mod normalize;
+pub mod ocr;
 pub mod qr;
 pub mod rules;
 pub mod score;

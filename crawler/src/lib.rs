@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`frontier`]: the shared crawl queue in the database (seen set, leases, politeness, retries).
+//! - [`ocr_runner`]: the OCR engine (Tesseract) in a separate process with time and memory
+//!   limits, driving [`kuzet_classifier::ocr::Session`].
 //! - [`store`]: what a crawl writes (runs, fetch log, pages, images, QR codes, verdicts,
 //!   indicators), each fetch committed in one transaction.
 //! - [`crawl`]: the crawl loop tying frontier, fetching, parsing, scoring, evidence and store.
@@ -26,6 +28,7 @@ pub mod error;
 pub mod fetch;
 pub mod frontier;
 pub mod guard;
+pub mod ocr_runner;
 pub mod parse;
 pub mod photos;
 pub mod politeness;

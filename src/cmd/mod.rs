@@ -10,6 +10,7 @@ pub mod demo;
 pub mod eval_pages;
 pub mod eval_qr;
 pub mod evidence;
+pub mod ocr;
 pub mod qr;
 pub mod report;
 pub mod rules;

@@ -4,5 +4,6 @@
 mod classify;
 mod cli;
 mod crawl;
+mod ocr;
 mod report;
 mod util;

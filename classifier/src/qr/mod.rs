@@ -22,7 +22,7 @@
 
 mod binarize;
 pub mod eval;
-mod load;
+pub(crate) mod load;
 pub mod payload;
 mod pipeline;
 mod scan;

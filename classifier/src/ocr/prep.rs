@@ -1,0 +1,261 @@
+//! Preparing lines for the engine: crop, deskew, scale to a fixed letter height, stretch the
+//! contrast, binarise (dark text on white), and stack the lines into one strip.
+
+use image::imageops::{self, FilterType};
+use image::{GrayImage, Luma};
+
+use super::OcrOptions;
+use super::regions::Line;
+
+/// Scale factors outside this range are clamped (a 2-px "line" is not blown up to 40 px).
+const MIN_SCALE: f32 = 0.2;
+const MAX_SCALE: f32 = 4.0;
+/// Longest side of one prepared crop.
+const MAX_CROP_SIDE: u32 = 4_000;
+
+/// Crops `line` out of `gray` with a margin, rotates it level, scales its letters to
+/// `letter_px`, and binarises it with Otsu's threshold so the text is black on white.
+pub fn crop_line(gray: &GrayImage, line: &Line, letter_px: u32) -> GrayImage {
+    let (x, y, w, h) = line.bbox;
+    let m = (line.letter_h * 0.6).max(4.0) as u32;
+    let x0 = x.saturating_sub(m);
+    let y0 = y.saturating_sub(m);
+    let x1 = (x + w + m).min(gray.width());
+    let y1 = (y + h + m).min(gray.height());
+    let crop = imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image();
+    let level = rotate(&crop, line.angle_deg);
+    let s = (letter_px as f32 / line.letter_h.max(1.0)).clamp(MIN_SCALE, MAX_SCALE);
+    let nw = ((level.width() as f32 * s) as u32).clamp(1, MAX_CROP_SIDE);
+    let nh = ((level.height() as f32 * s) as u32).clamp(1, MAX_CROP_SIDE);
+    let mut scaled = imageops::resize(&level, nw, nh, FilterType::Triangle);
+    stretch(&mut scaled);
+    if line.light_text {
+        imageops::invert(&mut scaled);
+    }
+    let t = otsu(scaled.as_raw());
+    for p in scaled.pixels_mut() {
+        p.0[0] = if p.0[0] <= t { 0 } else { 255 };
+    }
+    scaled
+}
+
+/// Rotates by `deg` (positive: counter-clockwise, undoing a line that rises to the right)
+/// about the centre, bilinear, keeping the size; uncovered corners take the median value.
+fn rotate(img: &GrayImage, deg: f32) -> GrayImage {
+    if deg.abs() < 0.5 {
+        return img.clone();
+    }
+    let (w, h) = img.dimensions();
+    let fill = median(img.as_raw());
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let a = deg.to_radians();
+    let (ca, sa) = (a.cos(), a.sin());
+    GrayImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        // Output (x, y) shows the input at the inverse rotation (y points down).
+        let u = cx + dx * ca + dy * sa;
+        let v = cy - dx * sa + dy * ca;
+        Luma([bilinear(img, u, v).unwrap_or(fill)])
+    })
+}
+
+fn bilinear(img: &GrayImage, u: f32, v: f32) -> Option<u8> {
+    let (w, h) = img.dimensions();
+    if u < 0.0 || v < 0.0 || u > (w - 1) as f32 || v > (h - 1) as f32 {
+        return None;
+    }
+    let (x0, y0) = (u as u32, v as u32);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (u - x0 as f32, v - y0 as f32);
+    let p = |x, y| f32::from(img.get_pixel(x, y).0[0]);
+    let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+    let bot = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+    Some((top * (1.0 - fy) + bot * fy).round() as u8)
+}
+
+fn median(px: &[u8]) -> u8 {
+    let mut hist = [0usize; 256];
+    for &p in px {
+        hist[p as usize] += 1;
+    }
+    let mut acc = 0;
+    for (v, &c) in hist.iter().enumerate() {
+        acc += c;
+        if acc * 2 >= px.len() {
+            return v as u8;
+        }
+    }
+    128
+}
+
+/// Maps the 2nd–98th percentiles to 0–255.
+fn stretch(img: &mut GrayImage) {
+    let px = img.as_raw();
+    let mut hist = [0usize; 256];
+    for &p in px {
+        hist[p as usize] += 1;
+    }
+    let n = px.len();
+    let pct = |q: usize| {
+        let mut acc = 0;
+        for (v, &c) in hist.iter().enumerate() {
+            acc += c;
+            if acc * 100 >= n * q {
+                return v as f32;
+            }
+        }
+        255.0
+    };
+    let (lo, hi) = (pct(2), pct(98));
+    if hi - lo < 4.0 {
+        return;
+    }
+    for p in img.pixels_mut() {
+        p.0[0] = ((f32::from(p.0[0]) - lo) * 255.0 / (hi - lo)).clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// Otsu's threshold of a histogram.
+pub fn otsu(px: &[u8]) -> u8 {
+    let mut hist = [0u64; 256];
+    for &p in px {
+        hist[p as usize] += 1;
+    }
+    let total = px.len() as f64;
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
+    let (mut wb, mut sb, mut best, mut level) = (0.0, 0.0, -1.0, 127u8);
+    for (t, &c) in hist.iter().enumerate() {
+        wb += c as f64;
+        if wb == 0.0 {
+            continue;
+        }
+        let wf = total - wb;
+        if wf == 0.0 {
+            break;
+        }
+        sb += t as f64 * c as f64;
+        let (mb, mf) = (sb / wb, (sum_all - sb) / wf);
+        let between = wb * wf * (mb - mf) * (mb - mf);
+        if between > best {
+            best = between;
+            level = t as u8;
+        }
+    }
+    level
+}
+
+/// Lines stacked into one image, and which rows belong to which line.
+#[derive(Debug, Clone)]
+pub struct Strip {
+    /// The stacked image.
+    pub image: GrayImage,
+    /// `(line index, first row, end row)` of each crop in the strip.
+    pub rows: Vec<(usize, u32, u32)>,
+}
+
+impl Strip {
+    /// The line whose crop holds row `y` (nearest crop when `y` falls in a gap).
+    pub fn line_at(&self, y: u32) -> Option<usize> {
+        self.rows
+            .iter()
+            .min_by_key(|(_, a, b)| {
+                if y < *a {
+                    a - y
+                } else if y >= *b {
+                    y - b + 1
+                } else {
+                    0
+                }
+            })
+            .map(|(i, _, _)| *i)
+    }
+}
+
+/// Stacks the crops `selected` top to bottom on white with gaps of one letter height, until
+/// the strip would exceed `opts.max_strip_pixels`.
+pub fn stack(crops: &[GrayImage], selected: &[usize], opts: &OcrOptions) -> Strip {
+    let gap = opts.letter_px.max(8);
+    let border = opts.letter_px.max(8) / 2;
+    let mut chosen = Vec::new();
+    let (mut width, mut height) = (0u32, border);
+    for &i in selected {
+        let Some(c) = crops.get(i) else { continue };
+        let nw = width.max(c.width() + 2 * border);
+        let nh = height + c.height() + gap;
+        if u64::from(nw) * u64::from(nh) > opts.max_strip_pixels && !chosen.is_empty() {
+            break;
+        }
+        width = nw;
+        height = nh;
+        chosen.push(i);
+    }
+    let mut image = GrayImage::from_pixel(width.max(1), height.max(1), Luma([255]));
+    let mut rows = Vec::new();
+    let mut y = border;
+    for i in chosen {
+        let c = &crops[i];
+        imageops::replace(&mut image, c, i64::from(border), i64::from(y));
+        rows.push((i, y, y + c.height()));
+        y += c.height() + gap;
+    }
+    Strip { image, rows }
+}
+
+/// Binary PGM (P5): the simplest format the engine reads from standard input.
+pub fn encode_pgm(img: &GrayImage) -> Vec<u8> {
+    let mut out = format!("P5\n{} {}\n255\n", img.width(), img.height()).into_bytes();
+    out.extend_from_slice(img.as_raw());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_maps_rows_back_to_lines() {
+        let crops = vec![
+            GrayImage::from_pixel(100, 40, Luma([0])),
+            GrayImage::from_pixel(60, 30, Luma([0])),
+        ];
+        let s = stack(&crops, &[1, 0], &OcrOptions::default());
+        assert_eq!(s.rows.len(), 2);
+        let (first, a, b) = s.rows[0];
+        assert_eq!(first, 1);
+        assert_eq!(s.line_at((a + b) / 2), Some(1));
+        let (second, a2, _) = s.rows[1];
+        assert_eq!(second, 0);
+        assert_eq!(s.line_at(a2 + 1), Some(0));
+        assert_eq!(*s.image.get_pixel(0, 0), Luma([255]));
+    }
+
+    #[test]
+    fn pgm_header_and_size() {
+        let g = GrayImage::from_pixel(3, 2, Luma([7]));
+        let p = encode_pgm(&g);
+        assert!(p.starts_with(b"P5\n3 2\n255\n"));
+        assert_eq!(p.len(), b"P5\n3 2\n255\n".len() + 6);
+    }
+
+    #[test]
+    fn rotation_keeps_size_and_levels_a_rising_bar() {
+        // A thin bar rising 10° to the right; rotating by +10° makes it horizontal.
+        let mut g = GrayImage::from_pixel(200, 100, Luma([255]));
+        let t = 10f32.to_radians().tan();
+        for x in 20..180u32 {
+            let y = (50.0 + (100.0 - x as f32) * t) as u32;
+            g.put_pixel(x, y, Luma([0]));
+            g.put_pixel(x, y + 1, Luma([0]));
+        }
+        let r = rotate(&g, 10.0);
+        assert_eq!(r.dimensions(), (200, 100));
+        let dark_rows: Vec<u32> = (0..100)
+            .filter(|&y| (40..160).any(|x| r.get_pixel(x, y).0[0] < 128))
+            .collect();
+        assert!(dark_rows.len() <= 5, "{dark_rows:?}");
+    }
+}

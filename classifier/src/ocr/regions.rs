@@ -1,0 +1,399 @@
+//! Text-line detection: a cheap look for rows of letter-sized blobs, so that OCR reads only
+//! where text is and photos of nothing are skipped.
+//!
+//! On a copy scaled to at most `detect_max_dim`: a local threshold (mean ± k·deviation over a
+//! window, from integral images) in both polarities, connected components, a filter for
+//! letter-like blobs (size, aspect, ink fill), then chaining of blobs of similar height that sit
+//! side by side into lines. Linear in the pixels, plus `O(blobs × neighbours)` for chaining.
+
+use image::GrayImage;
+use image::imageops;
+
+use super::OcrOptions;
+
+/// A detected text line, in input pixel coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// x, y, width, height of the letters' bounding box (without margin).
+    pub bbox: (u32, u32, u32, u32),
+    /// Median letter height in input pixels.
+    pub letter_h: f32,
+    /// Skew in degrees, positive when the line rises to the right.
+    pub angle_deg: f32,
+    /// The text is lighter than its background.
+    pub light_text: bool,
+    /// Number of letter-like blobs chained.
+    pub letters: usize,
+}
+
+/// A connected component's box and ink.
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    area: u32,
+}
+
+impl Blob {
+    fn w(&self) -> u32 {
+        self.x1 - self.x0 + 1
+    }
+    fn h(&self) -> u32 {
+        self.y1 - self.y0 + 1
+    }
+}
+
+/// Most blobs considered per polarity (a noise texture cannot blow up the chaining step).
+const MAX_BLOBS: usize = 20_000;
+/// Fewest letters a line needs (`МЕФ`, `ОПТ` have three).
+const MIN_LETTERS: usize = 3;
+
+/// Finds the text lines of `gray`, most letters first, at most `opts.max_lines`.
+pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
+    let (w, h) = gray.dimensions();
+    if w < 8 || h < 8 {
+        return Vec::new();
+    }
+    let max = opts.detect_max_dim.max(64);
+    let (small, scale) = if w.max(h) > max {
+        let s = f64::from(max) / f64::from(w.max(h));
+        let nw = ((f64::from(w) * s).round() as u32).max(1);
+        let nh = ((f64::from(h) * s).round() as u32).max(1);
+        (imageops::thumbnail(gray, nw, nh), s)
+    } else {
+        (gray.clone(), 1.0)
+    };
+    // Smoothing first: pixel noise must not form letter-sized clusters in the threshold.
+    let small = imageops::fast_blur(&small, 1.0);
+    let mut lines = Vec::new();
+    for light in [false, true] {
+        let bits = threshold(&small, light);
+        let blobs = components(&bits, small.width() as usize, small.height() as usize);
+        let letters: Vec<Blob> = blobs
+            .into_iter()
+            .filter(|b| letter_like(b, small.height()))
+            .collect();
+        for mut l in chain(&letters, light) {
+            let inv = 1.0 / scale;
+            let (x, y, bw, bh) = l.bbox;
+            l.bbox = (
+                ((f64::from(x) * inv) as u32).min(w - 1),
+                ((f64::from(y) * inv) as u32).min(h - 1),
+                ((f64::from(bw) * inv).ceil() as u32).max(1),
+                ((f64::from(bh) * inv).ceil() as u32).max(1),
+            );
+            l.bbox.2 = l.bbox.2.min(w - l.bbox.0);
+            l.bbox.3 = l.bbox.3.min(h - l.bbox.1);
+            l.letter_h = (f64::from(l.letter_h) * inv) as f32;
+            lines.push(l);
+        }
+    }
+    lines.sort_by_key(|l| std::cmp::Reverse(l.letters));
+    // The same letters seen in both polarities (outlines) or twice: keep the stronger line.
+    let mut kept: Vec<Line> = Vec::new();
+    for l in lines {
+        if kept.iter().all(|k| overlap(k.bbox, l.bbox) < 0.5) {
+            kept.push(l);
+        }
+    }
+    kept.truncate(opts.max_lines);
+    kept
+}
+
+/// Intersection over the smaller box's area.
+fn overlap(a: (u32, u32, u32, u32), b: (u32, u32, u32, u32)) -> f64 {
+    let x0 = a.0.max(b.0);
+    let y0 = a.1.max(b.1);
+    let x1 = (a.0 + a.2).min(b.0 + b.2);
+    let y1 = (a.1 + a.3).min(b.1 + b.3);
+    if x1 <= x0 || y1 <= y0 {
+        return 0.0;
+    }
+    let inter = f64::from(x1 - x0) * f64::from(y1 - y0);
+    let smaller = (f64::from(a.2) * f64::from(a.3)).min(f64::from(b.2) * f64::from(b.3));
+    inter / smaller.max(1.0)
+}
+
+/// Local threshold: a pixel is ink when it is darker (or lighter, for `light`) than the mean
+/// of its window by more than `max(8, 0.8·deviation)`. Window: 1/8 of the shorter side.
+fn threshold(img: &GrayImage, light: bool) -> Vec<u8> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let px = img.as_raw();
+    let r = (w.min(h) / 16).max(6);
+    let iw = w + 1;
+    let mut sum = vec![0u64; iw * (h + 1)];
+    let mut sq = vec![0u64; iw * (h + 1)];
+    for y in 0..h {
+        let (mut rs, mut rq) = (0u64, 0u64);
+        for x in 0..w {
+            let p = u64::from(px[y * w + x]);
+            rs += p;
+            rq += p * p;
+            sum[(y + 1) * iw + x + 1] = sum[y * iw + x + 1] + rs;
+            sq[(y + 1) * iw + x + 1] = sq[y * iw + x + 1] + rq;
+        }
+    }
+    let mut out = vec![0u8; w * h];
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let n = ((y1 - y0) * (x1 - x0)) as f64;
+            let s = (sum[y1 * iw + x1] + sum[y0 * iw + x0] - sum[y0 * iw + x1] - sum[y1 * iw + x0])
+                as f64;
+            let q =
+                (sq[y1 * iw + x1] + sq[y0 * iw + x0] - sq[y0 * iw + x1] - sq[y1 * iw + x0]) as f64;
+            let mean = s / n;
+            let sd = (q / n - mean * mean).max(0.0).sqrt();
+            let margin = (0.8 * sd).max(8.0);
+            let p = f64::from(px[y * w + x]);
+            let ink = if light {
+                p > mean + margin
+            } else {
+                p < mean - margin
+            };
+            out[y * w + x] = u8::from(ink);
+        }
+    }
+    out
+}
+
+/// 8-connected components of the set pixels (iterative flood fill, at most [`MAX_BLOBS`]).
+fn components(bits: &[u8], w: usize, h: usize) -> Vec<Blob> {
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if bits[start] == 0 || seen[start] {
+            continue;
+        }
+        if out.len() >= MAX_BLOBS {
+            break;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (sx, sy) = ((start % w) as u32, (start / w) as u32);
+        let mut b = Blob {
+            x0: sx,
+            y0: sy,
+            x1: sx,
+            y1: sy,
+            area: 0,
+        };
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            b.area += 1;
+            b.x0 = b.x0.min(x as u32);
+            b.x1 = b.x1.max(x as u32);
+            b.y0 = b.y0.min(y as u32);
+            b.y1 = b.y1.max(y as u32);
+            for dy in [-1i64, 0, 1] {
+                for dx in [-1i64, 0, 1] {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if bits[j] != 0 && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// Letter-sized and letter-shaped: 7 px to a third of the image high, ink covering 10–85 % of
+/// its box, and either not much wider than high (a letter) or, from 10 px high, up to 25 times
+/// wider (the letters of a blurred word run together).
+fn letter_like(b: &Blob, img_h: u32) -> bool {
+    let (w, h) = (b.w(), b.h());
+    if h < 7 || h > img_h / 3 || w > h * 25 || (w > h * 2 && h < 14) {
+        return false;
+    }
+    let fill = f64::from(b.area) / (f64::from(w) * f64::from(h));
+    (0.10..=0.85).contains(&fill)
+}
+
+/// How many letters a blob stands for (a run-together word counts its estimated letters).
+fn weight(b: &Blob) -> usize {
+    if b.w() <= 2 * b.h() {
+        1
+    } else {
+        ((b.w() as f32 / (0.7 * b.h() as f32)).round() as usize).max(1)
+    }
+}
+
+fn fill(b: &Blob) -> f32 {
+    b.area as f32 / (b.w() as f32 * b.h() as f32)
+}
+
+/// Chains letters into lines: neighbours of similar height, overlapping vertically, close
+/// horizontally. Union–find over pairs found in x order.
+fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
+    let n = letters.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| letters[i].x0);
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for (k, &i) in order.iter().enumerate() {
+        let a = letters[i];
+        let reach = a.x1 + a.h() * 3 / 2;
+        for &j in &order[k + 1..] {
+            let b = letters[j];
+            if b.x0 > reach {
+                break;
+            }
+            let (ha, hb) = (a.h() as f32, b.h() as f32);
+            if ha.max(hb) > 1.8 * ha.min(hb) {
+                continue;
+            }
+            let ov = a.y1.min(b.y1) as i64 - a.y0.max(b.y0) as i64;
+            if (ov as f32) < 0.4 * ha.min(hb) {
+                continue;
+            }
+            let gap = b.x0 as i64 - a.x1 as i64;
+            if (gap as f32) < -0.3 * ha.max(hb) {
+                continue;
+            }
+            let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
+            if ri != rj {
+                parent[ri] = rj;
+            }
+        }
+    }
+    let mut groups: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    for i in 0..n {
+        let r = find(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for members in groups.into_values() {
+        let letters_n: usize = members.iter().map(|&i| weight(&letters[i])).sum();
+        if letters_n < MIN_LETTERS {
+            continue;
+        }
+        // Letters are strokes; rows of solid blobs (bricks, tiles, windows) are not text.
+        let mut fills: Vec<f32> = members.iter().map(|&i| fill(&letters[i])).collect();
+        fills.sort_by(f32::total_cmp);
+        if fills[fills.len() / 2] > 0.75 {
+            continue;
+        }
+        let mut hs: Vec<f32> = members.iter().map(|&i| letters[i].h() as f32).collect();
+        hs.sort_by(f32::total_cmp);
+        let median = hs[hs.len() / 2];
+        // Letters of one line have much the same height; a row of random blobs does not.
+        let consistent = hs
+            .iter()
+            .filter(|&&x| (x - median).abs() <= 0.35 * median)
+            .count();
+        if consistent * 10 < members.len() * 7 {
+            continue;
+        }
+        let x0 = members.iter().map(|&i| letters[i].x0).min().unwrap_or(0);
+        let y0 = members.iter().map(|&i| letters[i].y0).min().unwrap_or(0);
+        let x1 = members.iter().map(|&i| letters[i].x1).max().unwrap_or(0);
+        let y1 = members.iter().map(|&i| letters[i].y1).max().unwrap_or(0);
+        // A line is wider than high.
+        if (x1 - x0 + 1) < (y1 - y0 + 1) {
+            continue;
+        }
+        // Letters of a line sit on one straight line; a cloud of blobs does not.
+        let (angle_deg, rms) = if members.len() >= 3 {
+            skew(letters, &members)
+        } else {
+            (0.0, 0.0)
+        };
+        if rms > 0.3 * median {
+            continue;
+        }
+        out.push(Line {
+            bbox: (x0, y0, x1 - x0 + 1, y1 - y0 + 1),
+            letter_h: median,
+            angle_deg,
+            light_text: light,
+            letters: letters_n,
+        });
+    }
+    out
+}
+
+/// Least-squares line through the letters' centres: its slope in degrees (positive: rising to
+/// the right, clamped to ±30°) and the root-mean-square distance of the centres from it.
+fn skew(letters: &[Blob], members: &[usize]) -> (f32, f32) {
+    let pts: Vec<(f64, f64)> = members
+        .iter()
+        .map(|&i| {
+            let b = letters[i];
+            (f64::from(b.x0 + b.x1) / 2.0, f64::from(b.y0 + b.y1) / 2.0)
+        })
+        .collect();
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= f64::EPSILON {
+        return (0.0, f32::MAX);
+    }
+    let slope = sxy / sxx;
+    let ss: f64 = pts
+        .iter()
+        .map(|p| {
+            let d = p.1 - (my + slope * (p.0 - mx));
+            d * d
+        })
+        .sum();
+    let rms = (ss / n).sqrt() / (1.0 + slope * slope).sqrt();
+    // Image y grows downwards: a rising line has a negative slope.
+    let deg = (-slope.atan().to_degrees()).clamp(-30.0, 30.0);
+    (deg as f32, rms as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flat_or_tiny_image_has_no_lines() {
+        let o = OcrOptions::default();
+        for (w, h) in [(1, 1), (7, 100), (640, 480), (1, 5000)] {
+            let g = GrayImage::from_pixel(w, h, image::Luma([128]));
+            assert!(detect(&g, &o).is_empty(), "{w}×{h}");
+        }
+    }
+
+    #[test]
+    fn a_row_of_bars_is_a_line_and_its_skew_is_measured() {
+        // Five letter-like rings (hollow boxes) on a diagonal rising by 1 px per 4 px.
+        let mut g = GrayImage::from_pixel(400, 200, image::Luma([220]));
+        for k in 0..5u32 {
+            let (x0, y0) = (60 + k * 40, 120 - k * 10);
+            for y in y0..y0 + 30 {
+                for x in x0..x0 + 20 {
+                    let edge = x < x0 + 4 || x >= x0 + 16 || y < y0 + 4 || y >= y0 + 26;
+                    if edge {
+                        g.put_pixel(x, y, image::Luma([20]));
+                    }
+                }
+            }
+        }
+        let lines = detect(&g, &OcrOptions::default());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let l = &lines[0];
+        assert_eq!(l.letters, 5);
+        assert!(!l.light_text);
+        assert!((l.angle_deg - 14.0).abs() < 2.0, "angle {}", l.angle_deg);
+    }
+}

@@ -1,0 +1,237 @@
+//! OCR, pure half: repair cases from `data/ocr_repair.toml`, the session state machine driven
+//! with scripted engine answers, text-free skipping, and hostile images.
+
+use image::{GrayImage, Luma};
+use kuzet_classifier::ocr::{self, OcrError, OcrOptions, Pass, Session};
+
+#[derive(serde::Deserialize)]
+struct Cases {
+    case: Vec<Case>,
+}
+
+#[derive(serde::Deserialize)]
+struct Case {
+    name: String,
+    general: String,
+    #[serde(default)]
+    latin: String,
+    #[serde(default)]
+    digits: String,
+    expect: Vec<String>,
+}
+
+#[test]
+fn repair_cases_from_the_data_file() {
+    let text = include_str!("data/ocr_repair.toml");
+    let cases: Cases = toml::from_str(text).expect("ocr_repair.toml parses");
+    assert!(cases.case.len() >= 10);
+    let mut failures = Vec::new();
+    for c in &cases.case {
+        let (_, found) = ocr::combine_readings(
+            std::slice::from_ref(&c.general),
+            std::slice::from_ref(&c.latin),
+            std::slice::from_ref(&c.digits),
+        );
+        let got: Vec<String> = found
+            .iter()
+            .map(|f| format!("{}:{}", f.indicator.kind.name(), f.indicator.value))
+            .collect();
+        if got != c.expect {
+            failures.push(format!(
+                "{}: expected {:?}, got {:?}",
+                c.name, c.expect, got
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A light image with dark letter-like rings in one row (a "word" of `n` letters), 20° skew.
+fn ring_word(n: u32, angle_deg: f32) -> GrayImage {
+    let mut g = GrayImage::from_pixel(640, 480, Luma([200]));
+    let t = angle_deg.to_radians().tan();
+    for k in 0..n {
+        let x0 = 80 + k * 44;
+        let y0 = (260.0 - (k * 44) as f32 * t) as u32;
+        for y in y0..y0 + 36 {
+            for x in x0..x0 + 24 {
+                if x < x0 + 5 || x >= x0 + 19 || y < y0 + 5 || y >= y0 + 31 {
+                    g.put_pixel(x, y, Luma([30]));
+                }
+            }
+        }
+    }
+    g
+}
+
+fn png(g: &GrayImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    g.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("encode png");
+    out
+}
+
+/// CRC-32 of a PNG chunk (type and data), to keep the edited header valid.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn tsv_word(top: u32, conf: f32, text: &str) -> String {
+    format!("5\t1\t1\t1\t1\t1\t10\t{top}\t100\t30\t{conf}\t{text}\n")
+}
+
+const TSV_HEADER: &str = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n";
+
+#[test]
+fn session_runs_general_then_latin_then_digits_and_chooses() {
+    let opts = OcrOptions::default();
+    let mut s = Session::start(&png(&ring_word(8, 6.0)), &opts).expect("valid image");
+    assert_eq!(s.lines().len(), 1, "{:?}", s.lines());
+    assert!((s.lines()[0].angle_deg - 6.0).abs() < 2.0);
+    let crop = &s.crops()[0];
+    // Letters scaled to about `letter_px`: 36 px rings → ~40 px, plus margins.
+    assert!(
+        crop.height() > 40 && crop.height() < 160,
+        "{:?}",
+        crop.dimensions()
+    );
+    assert!(crop.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255));
+
+    let job = s.next_job().expect("general pass");
+    assert_eq!(job.pass, Pass::General);
+    assert_eq!(job.args(), ["-l", "rus+kaz+eng", "--psm", "6", "tsv"]);
+    assert!(job.image.starts_with(b"P5\n"));
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}{}",
+        tsv_word(30, 90.0, "@ѕпоw_ѕһор"),
+        tsv_word(30, 85.0, "8-777-5б5-75-З5")
+    )));
+
+    let job = s.next_job().expect("latin pass: the line has an @");
+    assert_eq!(job.pass, Pass::Latin);
+    assert!(
+        job.args()
+            .iter()
+            .any(|a| a.starts_with("tessedit_char_whitelist=@_"))
+    );
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}",
+        tsv_word(30, 80.0, "@snow_shop 8")
+    )));
+
+    let job = s.next_job().expect("digits pass: the line has a number");
+    assert_eq!(job.pass, Pass::Digits);
+    s.feed(Err("killed".into()));
+    assert!(s.next_job().is_none());
+
+    let r = s.finish();
+    assert!(!r.text_free);
+    assert_eq!(r.passes_run, 3);
+    assert_eq!(r.pass_errors, ["digits pass: killed"]);
+    let got: Vec<(&str, Pass)> = r
+        .indicators
+        .iter()
+        .map(|f| (f.indicator.value.as_str(), f.pass))
+        .collect();
+    assert_eq!(
+        got,
+        [("+77775657535", Pass::General), ("@snow_shop", Pass::Latin)]
+    );
+    assert!(r.text.contains("@snow_shop"), "{}", r.text);
+}
+
+#[test]
+fn a_failed_general_pass_ends_the_session() {
+    let mut s = Session::from_gray(&ring_word(6, 0.0), &OcrOptions::default());
+    assert!(s.next_job().is_some());
+    s.feed(Err("timeout".into()));
+    assert!(s.next_job().is_none());
+    let r = s.finish();
+    assert!(r.indicators.is_empty());
+    assert_eq!(r.pass_errors.len(), 1);
+}
+
+#[test]
+fn photos_of_nothing_are_skipped_without_any_engine_run() {
+    let opts = OcrOptions::default();
+    // Flat, smooth gradient, and fine noise (blobs too small and unchained).
+    let flat = GrayImage::from_pixel(800, 600, Luma([120]));
+    let gradient = GrayImage::from_fn(800, 600, |x, y| Luma([((x + y) / 6) as u8]));
+    let noise = GrayImage::from_fn(800, 600, |x, y| {
+        let h = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 7;
+        Luma([100 + (h % 40) as u8])
+    });
+    for (name, g) in [("flat", flat), ("gradient", gradient), ("noise", noise)] {
+        let mut s = Session::from_gray(&g, &opts);
+        assert!(s.next_job().is_none(), "{name}: {:?}", s.lines());
+        let r = s.finish();
+        assert!(r.text_free, "{name}");
+        assert_eq!(r.passes_run, 0);
+    }
+}
+
+#[test]
+fn hostile_images_are_clear_errors() {
+    let opts = OcrOptions::default();
+    // 1 × 100000: over the height limit.
+    let tall = png(&GrayImage::from_pixel(1, 100_000, Luma([0])));
+    assert!(matches!(
+        Session::start(&tall, &opts),
+        Err(OcrError::Image(
+            kuzet_classifier::qr::QrError::TooHigh { .. }
+        ))
+    ));
+    // A pixel bomb: a tiny PNG whose header claims 60000 × 60000 pixels.
+    let mut bomb = png(&GrayImage::from_pixel(8, 8, Luma([0])));
+    bomb[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    let e = Session::start(&bomb, &opts).expect_err("bomb refused");
+    assert!(e.to_string().contains("60000"), "{e}");
+    // Truncated file.
+    let good = png(&ring_word(5, 0.0));
+    let e = Session::start(&good[..good.len() / 2], &opts).expect_err("truncated refused");
+    assert!(e.to_string().contains("decode"), "{e}");
+    // Not an image at all.
+    assert!(matches!(
+        Session::start(b"@shop_bot +77071234567", &opts),
+        Err(OcrError::Image(
+            kuzet_classifier::qr::QrError::UnsupportedFormat(_)
+        ))
+    ));
+    // 1 × 10000 within the limits: a valid image, no text, no panic.
+    let thin = png(&GrayImage::from_pixel(1, 10_000, Luma([0])));
+    let r = Session::start(&thin, &opts)
+        .expect("thin image loads")
+        .finish();
+    assert!(r.text_free);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+        let _ = Session::start(&bytes, &OcrOptions::default());
+    }
+
+    #[test]
+    fn arbitrary_engine_output_never_panics(out in ".{0,400}") {
+        let mut s = Session::from_gray(&ring_word(5, 3.0), &OcrOptions::default());
+        while s.next_job().is_some() {
+            s.feed(Ok(format!("{TSV_HEADER}{out}\n5\t1\t1\t1\t1\t1\t0\t30\t9\t9\t50\t{out}")));
+        }
+        let _ = s.finish();
+    }
+}
