@@ -152,6 +152,15 @@ pub struct DemoArgs {
     /// Only serve the demo web (until Ctrl-C); do not crawl.
     #[arg(long)]
     pub web_only: bool,
+    /// Folder for the demo's fresh SQLite database and evidence (emptied first).
+    #[arg(long, value_name = "DIR", default_value = "kuzet-demo")]
+    pub dir: PathBuf,
+    /// Address of the review UI.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Crawl, classify and build cases, print the summary, then exit instead of serving the UI.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// Which rules to classify with.

@@ -122,29 +122,11 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .push((entry, HostPolicy::relaxed(8)));
     }
     let db = ctx.open_db(true).await?;
-    let classifier = kuzet_classifier::Classifier::default_rules()
-        .context("cannot compile the built-in rule set")?;
-    let scorer = Arc::new(ClassifierScorer::new(classifier));
-    let decoder = Arc::new(QrDecoder::new(QrOptions::default()));
-    let crawler = Crawler::new(db.clone(), config, scorer, decoder)
-        .await
-        .context("cannot start the crawl")?;
-    let added = crawler.seed(&seeds).await.context("cannot add seeds")?;
-    tracing::info!(
-        run = crawler.run_id(),
-        seeds = seeds.len(),
-        new_urls = added,
-        "crawl started"
-    );
-    let run_id = crawler.run_id();
-    let shutdown = async {
+    let (run_id, summary) = crawl_and_group(&db, config, &seeds, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::warn!("interrupted: letting fetches in flight commit");
-    };
-    let summary = Arc::new(crawler)
-        .run(shutdown)
-        .await
-        .context("crawl failed")?;
+    })
+    .await?;
     ctx.emit(&json!({"run": run_id, "summary": summary}), || {
         let errors: Vec<String> = summary
             .errors
@@ -174,4 +156,43 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         .await
         .ok();
     Ok(ExitCode::SUCCESS)
+}
+
+/// One crawl run with the built-in classifier and QR pipeline, then cases regrouped: what
+/// `kuzet crawl`, `kuzet demo` and scheduled runs share. Returns the run id and its summary.
+pub async fn crawl_and_group(
+    db: &kuzet_storage::Db,
+    config: CrawlConfig,
+    seeds: &[kuzet_crawler::crawl::Seed],
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(i64, kuzet_crawler::crawl::CrawlSummary)> {
+    let classifier = kuzet_classifier::Classifier::default_rules()
+        .context("cannot compile the built-in rule set")?;
+    let scorer = Arc::new(ClassifierScorer::new(classifier));
+    let decoder = Arc::new(QrDecoder::new(QrOptions::default()));
+    let crawler = Crawler::new(db.clone(), config, scorer, decoder)
+        .await
+        .context("cannot start the crawl")?;
+    let added = crawler.seed(seeds).await.context("cannot add seeds")?;
+    let run_id = crawler.run_id();
+    tracing::info!(
+        run = run_id,
+        seeds = seeds.len(),
+        new_urls = added,
+        "crawl started"
+    );
+    let summary = Arc::new(crawler)
+        .run(shutdown)
+        .await
+        .context("crawl failed")?;
+    let grouped = kuzet_reporter::cases::rebuild_or_update(db, &Default::default())
+        .await
+        .context("cannot group flagged pages into cases")?;
+    tracing::info!(
+        run = run_id,
+        created = grouped.created.len(),
+        pages_added = grouped.pages_added,
+        "cases updated"
+    );
+    Ok((run_id, summary))
 }

@@ -38,7 +38,6 @@ pub struct DemoPage {
     /// File under `demo/site/`.
     pub file: String,
     /// `shop` or `not_shop`.
-    #[allow(dead_code, reason = "read by the demo crawl's check once wired")]
     pub label: String,
 }
 
@@ -85,7 +84,6 @@ impl DemoWeb {
     }
 
     /// The full URL of a demo page.
-    #[allow(dead_code, reason = "used by the demo crawl's check once wired")]
     pub fn url_of(&self, page: &DemoPage) -> String {
         format!("http://127.0.0.{}:{}{}", page.host, self.port, page.path)
     }

@@ -4,6 +4,7 @@
 mod classify;
 mod cli;
 mod crawl;
+mod demo;
 mod ocr;
 mod report;
 mod util;

@@ -139,7 +139,7 @@ pub async fn rebuild_or_update(
     db: &Db,
     limits: &GroupingLimits,
 ) -> Result<RebuildStats, ReporterError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     if db.backend() == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7346211)")
             .execute(&mut *tx)

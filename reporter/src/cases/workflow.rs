@@ -143,7 +143,7 @@ pub async fn apply(
         }
         _ => {}
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let from = live_status(&mut tx, case).await?;
     let to = next_status(case, from, action)?;
     match action {
@@ -275,7 +275,7 @@ async fn has_approval(tx: &mut Tx<'_>, case: i64) -> Result<bool, ReporterError>
 
 /// True when case `case` has a valid forwarding approval (for the report and the UI).
 pub async fn forward_approved(db: &Db, case: i64) -> Result<bool, ReporterError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let ok = has_approval(&mut tx, case).await?;
     tx.commit().await?;
     Ok(ok)
@@ -407,7 +407,7 @@ pub async fn merge(db: &Db, actor: &Actor, cases: &[i64]) -> Result<i64, Reporte
             "merge needs at least two different cases".into(),
         ));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for id in &ids {
         live_status(&mut tx, *id).await?;
     }
@@ -433,7 +433,7 @@ pub async fn split(db: &Db, actor: &Actor, case: i64, pages: &[i64]) -> Result<i
     let mut pages = pages.to_vec();
     pages.sort_unstable();
     pages.dedup();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     live_status(&mut tx, case).await?;
     let mine: Vec<i64> =
         sqlx::query_scalar("SELECT page_id FROM case_pages WHERE case_id = $1 ORDER BY page_id")

@@ -74,3 +74,9 @@ impl ReportError {
         }
     }
 }
+
+impl From<kuzet_storage::StorageError> for ReportError {
+    fn from(e: kuzet_storage::StorageError) -> Self {
+        ReportError::Reporter(ReporterError::Storage(e))
+    }
+}

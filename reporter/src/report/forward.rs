@@ -140,7 +140,7 @@ async fn claim(
     stale_before: i64,
 ) -> Result<Vec<i64>, ReportError> {
     let mut claimed = Vec::new();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for &case in cases {
         let done = sqlx::query(
             "INSERT INTO report_deliveries (report_id, case_id, channel, recipient, sent_at, status) \
@@ -174,7 +174,7 @@ async fn settle(
     d: &Delivery,
     now_ms: i64,
 ) -> Result<(), ReportError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for &case in &d.cases {
         sqlx::query(
             "UPDATE report_deliveries SET status = $1, sent_at = $2, report_id = $3 \

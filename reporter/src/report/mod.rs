@@ -126,7 +126,7 @@ pub async fn generate(
             .await
             .map_err(|e| ReportError::Task(e.to_string()))??
     };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let report_id: i64 = sqlx::query(
         "INSERT INTO reports (week, generated_at, generated_by, out_dir, manifest_sha256) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
