@@ -9,10 +9,17 @@
 //!   separately over the same normalised text.
 //! - `normalize`: visible text → normalised text.
 //! - `classify/html`: whole pipeline, HTML bytes → verdict, page by page.
+//!
+//! Time is the benchmark thread's CPU time (`/proc/thread-self/schedstat`), so figures are per
+//! core even on a loaded machine; `KUZET_BENCH_CLOCK=wall` measures wall time instead. Pin the
+//! run to one core with `taskset -c 1`.
 
 use std::path::PathBuf;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput};
 use kuzet_classifier::Classifier;
 use regex::Regex;
 
@@ -47,7 +54,61 @@ fn pages() -> Vec<Vec<u8>> {
     out
 }
 
-fn bench(c: &mut Criterion) {
+/// CPU time of the calling thread, from the scheduler's accounting (nanoseconds).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .expect("/proc/thread-self/schedstat (Linux) for CPU time; use KUZET_BENCH_CLOCK=wall")
+}
+
+/// A criterion measurement of the benchmark thread's CPU time.
+struct CpuTime;
+
+impl Measurement for CpuTime {
+    type Intermediate = u64;
+    type Value = Duration;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+
+    fn end(&self, start: u64) -> Duration {
+        Duration::from_nanos(thread_cpu_ns().saturating_sub(start))
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WallTime.formatter()
+    }
+}
+
+fn main() {
+    if std::env::var("KUZET_BENCH_CLOCK").is_ok_and(|v| v == "wall") {
+        let mut c = Criterion::default().configure_from_args();
+        bench(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default()
+            .with_measurement(CpuTime)
+            .configure_from_args();
+        bench(&mut c);
+        c.final_summary();
+    }
+}
+
+fn bench<M: Measurement>(c: &mut Criterion<M>) {
     let classifier = Classifier::default_rules().expect("default rules");
     let pages = pages();
     let html_bytes: usize = pages.iter().map(Vec::len).sum();
@@ -118,6 +179,3 @@ fn bench(c: &mut Criterion) {
         naive.len()
     );
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);
