@@ -4,9 +4,11 @@
 //!
 //! Input: the pages of the dev corpus (`KUZET_CORPUS`, default `../../shared/corpus/pages-dev`
 //! from this crate), or a synthetic page set when the corpus is missing.
-//! - `rules/engine`: one Aho-Corasick pass + one RegexSet pass over normalised text.
+//! - `rules/engine`: the engine over the normalised text of all pages joined into one text.
 //! - `rules/naive`: the baseline — every term and every pattern as its own regex, each run
 //!   separately over the same normalised text.
+//! - `rules_per_page/engine`, `rules_per_page/naive`: the same, page by page (how the crawler
+//!   runs it: a pattern whose required literals are missing from a page is skipped there).
 //! - `normalize`: visible text → normalised text.
 //! - `classify/html`: whole pipeline, HTML bytes → verdict, page by page.
 //!
@@ -122,6 +124,15 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
         .join("\n");
     let normalized = classifier.normalizer().normalize(&text);
     let norm = normalized.text().to_string();
+    let norm_pages: Vec<String> = pages
+        .iter()
+        .map(|p| {
+            let d = kuzet_classifier::decode::decode(p, None);
+            let t = kuzet_classifier::html::extract(&d.text).text();
+            classifier.normalizer().normalize(&t).text().to_string()
+        })
+        .collect();
+    let norm_pages_bytes: usize = norm_pages.iter().map(String::len).sum();
 
     // Naive baseline: each term (escaped, with the same variants) and each pattern separately.
     let mut naive: Vec<Regex> = Vec::new();
@@ -151,6 +162,27 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
     });
     g.finish();
 
+    let mut g = c.benchmark_group("rules_per_page");
+    g.throughput(Throughput::Bytes(norm_pages_bytes as u64));
+    g.sample_size(10);
+    g.bench_function("engine", |b| {
+        b.iter(|| {
+            norm_pages
+                .iter()
+                .map(|t| classifier.engine().scan(t, &[]).len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("naive", |b| {
+        b.iter(|| {
+            norm_pages
+                .iter()
+                .map(|t| naive.iter().map(|r| r.find_iter(t).count()).sum::<usize>())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(text.len() as u64));
@@ -169,12 +201,13 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
     });
     g.finish();
     eprintln!(
-        "input: {} pages, {} HTML bytes, {} text bytes, {} normalised bytes; {} literal patterns, {} regexes, naive baseline {} regexes",
+        "input: {} pages, {} HTML bytes, {} text bytes, {} normalised bytes; {} literal patterns ({} in the main automaton), {} regexes, naive baseline {} regexes",
         pages.len(),
         html_bytes,
         text.len(),
         norm.len(),
         classifier.engine().literal_count(),
+        classifier.engine().main_literal_count(),
         classifier.engine().regexes().len(),
         naive.len()
     );

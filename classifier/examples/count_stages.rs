@@ -31,6 +31,11 @@ fn stage_rules(c: &Classifier, norm: &str) -> usize {
 }
 
 #[inline(never)]
+fn stage_rules_pages(c: &Classifier, norms: &[String]) -> usize {
+    norms.iter().map(|t| c.engine().scan(t, &[]).len()).sum()
+}
+
+#[inline(never)]
 fn stage_naive(naive: &[Regex], norm: &str) -> usize {
     naive.iter().map(|r| r.find_iter(norm).count()).sum()
 }
@@ -71,6 +76,13 @@ fn main() {
         .collect::<Vec<_>>()
         .join("\n");
     let norm = c.normalizer().normalize(&text).text().to_string();
+    let norms: Vec<String> = decoded
+        .iter()
+        .map(|d| {
+            let t = html::extract(d).text();
+            c.normalizer().normalize(&t).text().to_string()
+        })
+        .collect();
     let mut naive: Vec<Regex> = Vec::new();
     for rule in &c.rules().rules {
         for t in &rule.terms {
@@ -93,6 +105,9 @@ fn main() {
     }
     black_box(c.normalizer().normalize(&text));
     black_box(c.engine().scan(&norm, &[]));
+    for t in &norms {
+        black_box(c.engine().scan(t, &[]));
+    }
     for r in &naive {
         black_box(r.find_iter(&norm).count());
     }
@@ -103,6 +118,7 @@ fn main() {
     black_box(stage_extract(black_box(&decoded)));
     black_box(stage_normalize(&c, black_box(&text)));
     black_box(stage_rules(&c, black_box(&norm)));
+    black_box(stage_rules_pages(&c, black_box(&norms)));
     black_box(stage_naive(&naive, black_box(&norm)));
     black_box(stage_indicators(black_box(&text)));
     black_box(stage_classify(&c, black_box(&pages)));
