@@ -204,6 +204,37 @@ impl Hints {
     }
 }
 
+/// A match and its capture groups. Group 0 carries positions in the searched text; the other
+/// groups were resolved on the match alone, so only their text is meaningful.
+pub(crate) struct Caps<'t> {
+    m: regex::Match<'t>,
+    groups: Option<regex::Captures<'t>>,
+}
+
+impl<'t> Caps<'t> {
+    pub(crate) fn get(&self, i: usize) -> Option<regex::Match<'t>> {
+        if i == 0 {
+            Some(self.m)
+        } else {
+            self.groups.as_ref().and_then(|g| g.get(i))
+        }
+    }
+}
+
+/// `re.captures_iter(text)` for regexes without look-around: matches are found first and
+/// groups resolved on each match alone (same groups: the leftmost-first match at the start of
+/// its own text is the same match). Resolving groups on the whole text made the bounded
+/// backtracker clear state proportional to the text for every match.
+pub(crate) fn captures_iter<'r, 't>(
+    re: &'r regex::Regex,
+    text: &'t str,
+) -> impl Iterator<Item = Caps<'t>> + use<'r, 't> {
+    re.find_iter(text).map(move |m| Caps {
+        m,
+        groups: re.captures(m.as_str()),
+    })
+}
+
 /// True when the byte before `pos` (if any) is an ASCII letter, digit or one of `extra`.
 pub(crate) fn glued_before(text: &str, pos: usize, extra: &[u8]) -> bool {
     pos > 0

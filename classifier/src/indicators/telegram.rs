@@ -36,7 +36,7 @@ fn account(pos: usize, name: &str, out: &mut Vec<Found>) {
 
 pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
     let none = "";
-    for c in HANDLE.captures_iter(if h.at { text } else { none }) {
+    for c in super::captures_iter(&HANDLE, if h.at { text } else { none }) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else {
             continue;
         };
@@ -46,7 +46,7 @@ pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
         }
         account(m.start(), name.as_str(), out);
     }
-    for c in LINK.captures_iter(if h.tg_link { text } else { none }) {
+    for c in super::captures_iter(&LINK, if h.tg_link { text } else { none }) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else {
             continue;
         };
@@ -64,7 +64,7 @@ pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
             account(m.start(), name, out);
         }
     }
-    for c in RESOLVE.captures_iter(if h.tg_resolve { text } else { none }) {
+    for c in super::captures_iter(&RESOLVE, if h.tg_resolve { text } else { none }) {
         if let (Some(m), Some(name)) = (c.get(0), c.get(1)) {
             account(m.start(), name.as_str(), out);
         }

@@ -77,3 +77,37 @@ proptest::proptest! {
         proptest::prop_assert_eq!(extract(&s), extract_with_hints(&s, 500, &no_hints()));
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, .. Default::default() })]
+    #[test]
+    fn captures_on_the_match_equal_captures_on_the_text(s in "([@a-zA-Z0-9_.+()\\- ]|8 |\\+7|[0-9]{3} |t\\.me/|\\.onion){0,80}") {
+        for pat in [
+            r"(?:\+\s?7|8)[\s\-]?\(?([67]\d{2})\)?[\s\-]?(\d{3})[\s\-]?(\d{2})[\s\-]?(\d{2})",
+            r"@([A-Za-z][A-Za-z0-9_]{3,31})",
+            r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@([A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24})",
+            r"(?i)(?:https?://)?(?:t|telegram)\.(?:me|dog)/(?:s/)?(\+[A-Za-z0-9_-]{8,}|joinchat/[A-Za-z0-9_-]{8,}|[A-Za-z][A-Za-z0-9_]{3,31})",
+            r"(a|ab)(c|bcd)?(d*)",
+        ] {
+            let re = regex::Regex::new(pat).unwrap_or_else(|e| panic!("{e}"));
+            let want: Vec<Vec<Option<String>>> = re
+                .captures_iter(&s)
+                .map(|c| {
+                    let m = c.get(0).map(|m| format!("{:?}", m.range()));
+                    std::iter::once(m)
+                        .chain((1..c.len()).map(|i| c.get(i).map(|g| g.as_str().to_string())))
+                        .collect()
+                })
+                .collect();
+            let got: Vec<Vec<Option<String>>> = captures_iter(&re, &s)
+                .map(|c| {
+                    let m = c.get(0).map(|m| format!("{:?}", m.range()));
+                    std::iter::once(m)
+                        .chain((1..re.captures_len()).map(|i| c.get(i).map(|g| g.as_str().to_string())))
+                        .collect()
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, want, "{}", pat);
+        }
+    }
+}

@@ -28,7 +28,7 @@ fn host_of(url: &str) -> Option<String> {
 
 pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
     let bytes = text.as_bytes();
-    for c in EMAIL.captures_iter(if h.at { text } else { "" }) {
+    for c in super::captures_iter(&EMAIL, if h.at { text } else { "" }) {
         let Some(m) = c.get(0) else { continue };
         if glued_before(text, m.start(), b"._%+-") {
             continue;
