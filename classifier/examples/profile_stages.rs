@@ -1,7 +1,18 @@
-//! Development helper: wall time of each stage on the dev corpus (release build), per page as
-//! the crawler runs them. For stable figures use `count_stages` under callgrind, or the
-//! criterion bench.
-use std::time::Instant;
+//! Development helper: CPU time of each stage on the dev corpus (release build), per page as
+//! the crawler runs them (`taskset -c 1` recommended). For stable figures use `count_stages`
+//! under callgrind, or the criterion bench.
+
+/// This thread's CPU time in seconds (Linux scheduler accounting).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |ns| ns / 1e9)
+}
 
 use kuzet_classifier::{Classifier, html, indicators};
 
@@ -28,14 +39,11 @@ fn main() {
     let n = 20;
     let mut k = 0usize;
     let mut stage = |name: &str, bytes: f64, f: &mut dyn FnMut() -> usize| {
-        let t = Instant::now();
+        let t = cpu_seconds();
         for _ in 0..n {
             k += f();
         }
-        println!(
-            "{name}: {:.1} MB/s",
-            bytes * n as f64 / t.elapsed().as_secs_f64()
-        );
+        println!("{name}: {:.1} MB/s", bytes * n as f64 / (cpu_seconds() - t));
     };
     stage("extract (decoded HTML)", mb(&decoded), &mut || {
         decoded

@@ -229,7 +229,13 @@ impl Classifier {
             });
         }
         let decoded = decode::decode(bytes, content_type);
-        let (total, bad) = count_bad_chars(&decoded.text, 65_536);
+        let (mut total, mut bad) = (0usize, 0usize);
+        for c in decoded.text.chars().take(65_536) {
+            total += 1;
+            if c == '\u{FFFD}' || (c.is_control() && !c.is_whitespace()) {
+                bad += 1;
+            }
+        }
         if total > 0 && bad * 10 > total {
             return Err(Error::Binary {
                 reason: format!(
@@ -239,31 +245,6 @@ impl Classifier {
         }
         Ok(decoded.text)
     }
-}
-
-/// Among the first `limit` characters of `text`: how many there are, and how many are U+FFFD
-/// or control characters other than whitespace. ASCII bytes are checked without decoding.
-fn count_bad_chars(text: &str, limit: usize) -> (usize, usize) {
-    let bytes = text.as_bytes();
-    let (mut total, mut bad, mut i) = (0usize, 0usize, 0usize);
-    while i < bytes.len() && total < limit {
-        let b = bytes[i];
-        total += 1;
-        if b < 0x80 {
-            // ASCII controls are 0x00–0x1F and 0x7F; of those, 0x09–0x0D are whitespace.
-            bad += usize::from((b < 0x20 && !(0x09..=0x0D).contains(&b)) || b == 0x7F);
-            i += 1;
-            continue;
-        }
-        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
-            break;
-        };
-        if c == '\u{FFFD}' || (c.is_control() && !c.is_whitespace()) {
-            bad += 1;
-        }
-        i += c.len_utf8();
-    }
-    (total, bad)
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -311,38 +292,4 @@ fn snippet(text: &str, range: std::ops::Range<usize>) -> String {
         out.push('…');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::count_bad_chars;
-
-    #[test]
-    fn bad_char_count_matches_the_char_by_char_rule() {
-        let reference = |t: &str, limit: usize| {
-            let (mut total, mut bad) = (0, 0);
-            for c in t.chars().take(limit) {
-                total += 1;
-                if c == '\u{FFFD}' || (c.is_control() && !c.is_whitespace()) {
-                    bad += 1;
-                }
-            }
-            (total, bad)
-        };
-        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
-        for t in [
-            "",
-            "plain text\n\t\r\x0b\x0c",
-            "\x00\x01\x1c\x1f\x7f\u{85}\u{9f}\u{FFFD}é Жж",
-            all.as_str(),
-        ] {
-            for limit in [0, 1, 5, 65_536] {
-                assert_eq!(
-                    count_bad_chars(t, limit),
-                    reference(t, limit),
-                    "{t:?} {limit}"
-                );
-            }
-        }
-    }
 }
