@@ -4,15 +4,24 @@
 //!
 //! Input: the pages of the dev corpus (`KUZET_CORPUS`, default `../../shared/corpus/pages-dev`
 //! from this crate), or a synthetic page set when the corpus is missing.
-//! - `rules/engine`: one Aho-Corasick pass + one RegexSet pass over normalised text.
+//! - `rules/engine`: the engine over the normalised text of all pages joined into one text.
 //! - `rules/naive`: the baseline — every term and every pattern as its own regex, each run
 //!   separately over the same normalised text.
+//! - `rules_per_page/engine`, `rules_per_page/naive`: the same, page by page (how the crawler
+//!   runs it: a pattern whose required literals are missing from a page is skipped there).
 //! - `normalize`: visible text → normalised text.
 //! - `classify/html`: whole pipeline, HTML bytes → verdict, page by page.
+//!
+//! Time is the benchmark thread's CPU time (`/proc/thread-self/schedstat`), so figures are per
+//! core even on a loaded machine; `KUZET_BENCH_CLOCK=wall` measures wall time instead. Pin the
+//! run to one core with `taskset -c 1`.
 
 use std::path::PathBuf;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput};
 use kuzet_classifier::Classifier;
 use regex::Regex;
 
@@ -47,7 +56,61 @@ fn pages() -> Vec<Vec<u8>> {
     out
 }
 
-fn bench(c: &mut Criterion) {
+/// CPU time of the calling thread, from the scheduler's accounting (nanoseconds).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .expect("/proc/thread-self/schedstat (Linux) for CPU time; use KUZET_BENCH_CLOCK=wall")
+}
+
+/// A criterion measurement of the benchmark thread's CPU time.
+struct CpuTime;
+
+impl Measurement for CpuTime {
+    type Intermediate = u64;
+    type Value = Duration;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+
+    fn end(&self, start: u64) -> Duration {
+        Duration::from_nanos(thread_cpu_ns().saturating_sub(start))
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WallTime.formatter()
+    }
+}
+
+fn main() {
+    if std::env::var("KUZET_BENCH_CLOCK").is_ok_and(|v| v == "wall") {
+        let mut c = Criterion::default().configure_from_args();
+        bench(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default()
+            .with_measurement(CpuTime)
+            .configure_from_args();
+        bench(&mut c);
+        c.final_summary();
+    }
+}
+
+fn bench<M: Measurement>(c: &mut Criterion<M>) {
     let classifier = Classifier::default_rules().expect("default rules");
     let pages = pages();
     let html_bytes: usize = pages.iter().map(Vec::len).sum();
@@ -61,6 +124,15 @@ fn bench(c: &mut Criterion) {
         .join("\n");
     let normalized = classifier.normalizer().normalize(&text);
     let norm = normalized.text().to_string();
+    let norm_pages: Vec<String> = pages
+        .iter()
+        .map(|p| {
+            let d = kuzet_classifier::decode::decode(p, None);
+            let t = kuzet_classifier::html::extract(&d.text).text();
+            classifier.normalizer().normalize(&t).text().to_string()
+        })
+        .collect();
+    let norm_pages_bytes: usize = norm_pages.iter().map(String::len).sum();
 
     // Naive baseline: each term (escaped, with the same variants) and each pattern separately.
     let mut naive: Vec<Regex> = Vec::new();
@@ -90,6 +162,27 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    let mut g = c.benchmark_group("rules_per_page");
+    g.throughput(Throughput::Bytes(norm_pages_bytes as u64));
+    g.sample_size(10);
+    g.bench_function("engine", |b| {
+        b.iter(|| {
+            norm_pages
+                .iter()
+                .map(|t| classifier.engine().scan(t, &[]).len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("naive", |b| {
+        b.iter(|| {
+            norm_pages
+                .iter()
+                .map(|t| naive.iter().map(|r| r.find_iter(t).count()).sum::<usize>())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(text.len() as u64));
@@ -108,16 +201,14 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
     eprintln!(
-        "input: {} pages, {} HTML bytes, {} text bytes, {} normalised bytes; {} literal patterns, {} regexes, naive baseline {} regexes",
+        "input: {} pages, {} HTML bytes, {} text bytes, {} normalised bytes; {} literal patterns ({} in the main automaton), {} regexes, naive baseline {} regexes",
         pages.len(),
         html_bytes,
         text.len(),
         norm.len(),
         classifier.engine().literal_count(),
+        classifier.engine().main_literal_count(),
         classifier.engine().regexes().len(),
         naive.len()
     );
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

@@ -1,7 +1,20 @@
-//! Development helper: time each stage separately on the dev corpus (release build).
-use std::time::Instant;
+//! Development helper: CPU time of each stage on the dev corpus (release build), per page as
+//! the crawler runs them (`taskset -c 1` recommended). For stable figures use `count_stages`
+//! under callgrind, or the criterion bench.
 
-use kuzet_classifier::Classifier;
+/// This thread's CPU time in seconds (Linux scheduler accounting).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
+use kuzet_classifier::{Classifier, html, indicators};
 
 fn main() {
     let c = Classifier::default_rules().expect("rules");
@@ -13,92 +26,50 @@ fn main() {
         .flatten()
         .filter_map(|e| std::fs::read(e.path()).ok())
         .collect();
-    let text: String = pages
+    let decoded: Vec<String> = pages
         .iter()
-        .map(|p| {
-            kuzet_classifier::html::extract(&kuzet_classifier::decode::decode(p, None).text).text()
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let norm = c.normalizer().normalize(&text).text().to_string();
-    let mb = norm.len() as f64 / 1e6;
-    let n = 20;
-    let t = Instant::now();
-    let mut k = 0;
-    for _ in 0..n {
-        k += c.engine().automaton().find_iter(&norm).count();
-    }
-    println!(
-        "ac leftmost-longest: {:.1} MB/s ({} matches)",
-        mb * n as f64 / t.elapsed().as_secs_f64(),
-        k / n
-    );
-    let t = Instant::now();
-    for _ in 0..n {
-        k += c.engine().regex_set().matches(&norm).iter().count();
-    }
-    println!(
-        "regexset: {:.1} MB/s",
-        mb * n as f64 / t.elapsed().as_secs_f64()
-    );
-    let pats: Vec<String> = c
-        .engine()
-        .regexes()
-        .iter()
-        .map(|r| r.as_str().to_string())
+        .map(|p| kuzet_classifier::decode::decode(p, None).text)
         .collect();
-    for skip in 0..pats.len() {
-        let sub: Vec<&String> = pats
+    let texts: Vec<String> = decoded.iter().map(|d| html::extract(d).text()).collect();
+    let norms: Vec<String> = texts
+        .iter()
+        .map(|t| c.normalizer().normalize(t).text().to_string())
+        .collect();
+    let mb = |v: &[String]| v.iter().map(String::len).sum::<usize>() as f64 / 1e6;
+    let n = 20;
+    let mut k = 0usize;
+    let mut stage = |name: &str, bytes: f64, f: &mut dyn FnMut() -> usize| {
+        let t = cpu_seconds();
+        for _ in 0..n {
+            k += f();
+        }
+        println!("{name}: {:.1} MB/s", bytes * n as f64 / (cpu_seconds() - t));
+    };
+    stage("extract (decoded HTML)", mb(&decoded), &mut || {
+        decoded
             .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, p)| p)
-            .collect();
-        let set = regex::RegexSet::new(&sub).expect("set");
-        let t = Instant::now();
-        for _ in 0..5 {
-            k += set.matches(&norm).iter().count();
-        }
-        println!(
-            "  set without {skip}: {:.1} MB/s",
-            mb * 5.0 / t.elapsed().as_secs_f64()
-        );
-    }
-    let one = regex::RegexSet::new(["кездесусиз"]).expect("set");
-    let t = Instant::now();
-    for _ in 0..5 {
-        k += one.matches(&norm).iter().count();
-    }
-    println!(
-        "  set of one literal: {:.1} MB/s",
-        mb * 5.0 / t.elapsed().as_secs_f64()
-    );
-    for (i, r) in c.engine().regexes().iter().enumerate() {
-        let t = Instant::now();
-        for _ in 0..5 {
-            k += r.find_iter(&norm).count();
-        }
-        println!(
-            "  regex {i}: {:.1} MB/s  {}",
-            mb * 5.0 / t.elapsed().as_secs_f64(),
-            r.as_str().chars().take(60).collect::<String>()
-        );
-    }
-    let tmb = text.len() as f64 / 1e6;
-    let t = Instant::now();
-    for _ in 0..n {
-        k += c.normalizer().normalize(&text).text().len();
-    }
-    println!(
-        "normalize: {:.1} MB/s",
-        tmb * n as f64 / t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    for _ in 0..n {
-        k += kuzet_classifier::indicators::extract(&text).len();
-    }
-    println!(
-        "indicators: {:.1} MB/s {k}",
-        tmb * n as f64 / t.elapsed().as_secs_f64()
-    );
+            .map(|d| html::extract(d).segments.len())
+            .sum()
+    });
+    stage("normalize (text)", mb(&texts), &mut || {
+        texts
+            .iter()
+            .map(|t| c.normalizer().normalize(t).text().len())
+            .sum()
+    });
+    stage("indicators (text)", mb(&texts), &mut || {
+        texts.iter().map(|t| indicators::extract(t).len()).sum()
+    });
+    stage("rules (normalised text)", mb(&norms), &mut || {
+        norms.iter().map(|t| c.engine().scan(t, &[]).len()).sum()
+    });
+    let html_mb = pages.iter().map(Vec::len).sum::<usize>() as f64 / 1e6;
+    stage("classify_html (HTML)", html_mb, &mut || {
+        pages
+            .iter()
+            .filter_map(|p| c.classify_html(p, None).ok())
+            .map(|v| v.reasons.len())
+            .sum()
+    });
+    println!("({k})");
 }

@@ -4,15 +4,20 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Found, IndicatorKind, found, glued_after, glued_before};
+use super::{Found, Hints, IndicatorKind, found, glued_after, glued_before};
 
 static BASE58: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}").expect("static regex"));
 static BECH32: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)bc1[02-9ac-hj-np-z]{11,71}").expect("static regex"));
 
-pub(crate) fn find(text: &str, out: &mut Vec<Found>) {
-    for m in BASE58.find_iter(text) {
+/// A valid address is a run of ASCII letters and digits of at least 26 (base58) or 14 (bech32)
+/// characters; shorter runs are not searched.
+pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
+    if h.max_alnum_run < 14 {
+        return;
+    }
+    for m in BASE58.find_iter(if h.max_alnum_run >= 26 { text } else { "" }) {
         if glued_before(text, m.start(), b"") || glued_after(text, m.end()) {
             continue;
         }

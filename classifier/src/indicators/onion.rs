@@ -29,7 +29,7 @@ pub(crate) fn valid_v3(label: &str) -> bool {
 }
 
 pub(crate) fn find(text: &str, out: &mut Vec<Found>) {
-    for c in ONION.captures_iter(text) {
+    for c in super::captures_iter(&ONION, text) {
         let (Some(m), Some(label)) = (c.get(0), c.get(1)) else {
             continue;
         };

@@ -13,7 +13,7 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
 
 pub(crate) fn find(text: &str, out: &mut Vec<Found>) {
     let bytes = text.as_bytes();
-    for c in PHONE.captures_iter(text) {
+    for c in super::captures_iter(&PHONE, text) {
         let Some(m) = c.get(0) else { continue };
         let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
         if before.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'+')

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Found, IndicatorKind, found, glued_before};
+use super::{Found, Hints, IndicatorKind, found, glued_before};
 
 static HANDLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"@([A-Za-z][A-Za-z0-9_]{3,31})").expect("static regex"));
@@ -34,8 +34,9 @@ fn account(pos: usize, name: &str, out: &mut Vec<Found>) {
     out.push(found(pos, kind, format!("@{lower}")));
 }
 
-pub(crate) fn find(text: &str, out: &mut Vec<Found>) {
-    for c in HANDLE.captures_iter(text) {
+pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
+    let none = "";
+    for c in super::captures_iter(&HANDLE, if h.at { text } else { none }) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else {
             continue;
         };
@@ -45,7 +46,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Found>) {
         }
         account(m.start(), name.as_str(), out);
     }
-    for c in LINK.captures_iter(text) {
+    for c in super::captures_iter(&LINK, if h.tg_link { text } else { none }) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else {
             continue;
         };
@@ -63,7 +64,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Found>) {
             account(m.start(), name, out);
         }
     }
-    for c in RESOLVE.captures_iter(text) {
+    for c in super::captures_iter(&RESOLVE, if h.tg_resolve { text } else { none }) {
         if let (Some(m), Some(name)) = (c.get(0), c.get(1)) {
             account(m.start(), name.as_str(), out);
         }

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Found, IndicatorKind, found, glued_before};
+use super::{Found, Hints, IndicatorKind, found, glued_before};
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@([A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24})")
@@ -26,9 +26,9 @@ fn host_of(url: &str) -> Option<String> {
         .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
 }
 
-pub(crate) fn find(text: &str, out: &mut Vec<Found>) {
+pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
     let bytes = text.as_bytes();
-    for c in EMAIL.captures_iter(text) {
+    for c in super::captures_iter(&EMAIL, if h.at { text } else { "" }) {
         let Some(m) = c.get(0) else { continue };
         if glued_before(text, m.start(), b"._%+-") {
             continue;

@@ -19,12 +19,15 @@
 //! Emoji stay in the text as their own characters, so rules can name them.
 
 pub mod confusables;
+#[cfg(test)]
+mod reference;
 pub mod translit;
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use unicode_script::{Script, UnicodeScript};
 
@@ -34,8 +37,8 @@ use confusables::Confusables;
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
     text: String,
-    starts: Vec<u32>,
-    ends: Vec<u32>,
+    /// Per byte of `text`: (start, end) in the original.
+    spans: Vec<(u32, u32)>,
 }
 
 impl Normalized {
@@ -47,20 +50,29 @@ impl Normalized {
     /// The byte range in the original text that produced `range` of the normalised text.
     /// Out-of-range input is clamped; an empty range maps to an empty range.
     pub fn original_range(&self, range: Range<usize>) -> Range<usize> {
-        let n = self.starts.len();
+        let n = self.spans.len();
         if n == 0 || range.start >= n || range.end <= range.start {
             return 0..0;
         }
         let last = range.end.min(n) - 1;
-        self.starts[range.start] as usize..self.ends[last] as usize
+        self.spans[range.start].0 as usize..self.spans[last].1 as usize
     }
 
+    #[inline(always)]
     fn push(&mut self, c: char, start: u32, end: u32) {
-        let len = c.len_utf8();
         self.text.push(c);
-        for _ in 0..len {
-            self.starts.push(start);
-            self.ends.push(end);
+        let span = (start, end);
+        match c.len_utf8() {
+            1 => self.spans.push(span),
+            2 => {
+                self.spans.push(span);
+                self.spans.push(span);
+            }
+            n => {
+                for _ in 0..n {
+                    self.spans.push(span);
+                }
+            }
         }
     }
 }
@@ -204,8 +216,7 @@ impl Normalizer {
     fn tokens(&self, units: &[Unit], cap: usize) -> Normalized {
         let mut out = Normalized {
             text: String::with_capacity(cap),
-            starts: Vec::with_capacity(cap),
-            ends: Vec::with_capacity(cap),
+            spans: Vec::with_capacity(cap),
         };
         let mut i = 0;
         while i < units.len() {
@@ -237,11 +248,12 @@ impl Normalizer {
                 _ => {}
             }
         }
-        let emit = |out: &mut Normalized, c: char, s: u32, e: u32| {
+        #[inline]
+        fn emit(out: &mut Normalized, c: char, s: u32, e: u32) {
             if let Some(k) = fold_key(c) {
                 out.push(k, s, e);
             }
-        };
+        }
         if lat == 0 {
             for u in tok.iter().filter(|u| !is_apostrophe(u.c)) {
                 emit(out, u.c, u.s, u.e);
@@ -266,31 +278,74 @@ impl Normalizer {
                 }
             }
         } else {
-            let chars: Vec<char> = tok
-                .iter()
-                .map(|u| {
-                    if u.class == Class::Cyrillic {
-                        self.confusables.to_latin(u.c).unwrap_or(u.c)
-                    } else {
-                        u.c
-                    }
-                })
-                .collect();
-            for (piece, a, b) in translit::token(&chars) {
-                let (s, e) = (tok[a].s, tok[b - 1].e);
-                for c in piece.chars() {
-                    emit(out, c, s, e);
+            let char_at = |i: usize| {
+                let u = tok[i];
+                if u.class == Class::Cyrillic {
+                    self.confusables.to_latin(u.c).unwrap_or(u.c)
+                } else {
+                    u.c
                 }
-            }
+            };
+            translit::token_with(tok.len(), char_at, |piece, a, b| {
+                let (s, e) = (tok[a].s, tok[b - 1].e);
+                match piece {
+                    translit::Piece::Text(t) => {
+                        for c in t.chars() {
+                            emit(out, c, s, e);
+                        }
+                    }
+                    translit::Piece::Char(c) => emit(out, c, s, e),
+                }
+            });
         }
     }
 }
 
+/// Lower case and class of each character in U+0400..U+04FF, when lower-casing gives one
+/// character (all of them in current Unicode); `None` sends the character down the slow path.
+static CYRILLIC: LazyLock<Vec<Option<(char, Class)>>> = LazyLock::new(|| {
+    (0x400u32..0x500)
+        .map(|cp| {
+            let c = char::from_u32(cp)?;
+            let mut lower = c.to_lowercase();
+            let l = lower.next()?;
+            lower.next().is_none().then(|| (l, Class::of(l)))
+        })
+        .collect()
+});
+
+/// Whether `m`, following a non-ASCII character, is folded into it (a combining mark or an
+/// invisible mark), with a fast answer for ASCII and Cyrillic letters.
+#[inline]
+fn is_attached_mark(m: char) -> bool {
+    let cp = m as u32;
+    if cp < 0xAD || (0x400..=0x482).contains(&cp) || (0x48A..=0x52F).contains(&cp) {
+        return false;
+    }
+    is_combining_mark(m) || is_invisible_mark(m)
+}
+
+/// The character starting at byte `i` of `s` (a character boundary), with a fast path for
+/// two-byte sequences (Cyrillic, Latin-1 …).
+#[inline]
+fn char_at(s: &str, i: usize) -> Option<char> {
+    let b = s.as_bytes();
+    if let (Some(&b0), Some(&b1)) = (b.get(i), b.get(i + 1))
+        && (0xC2..=0xDF).contains(&b0)
+    {
+        // A valid `str`: b1 is a continuation byte.
+        return char::from_u32((u32::from(b0 & 0x1F) << 6) | u32::from(b1 & 0x3F));
+    }
+    s.get(i..)?.chars().next()
+}
+
 /// Step 1: NFKC, lower case, drop format characters and marks, collapse whitespace.
+/// Fast paths: ASCII, and Cyrillic letters without following marks (table lookup); characters
+/// that NFKC leaves alone skip the NFKC iterator.
 fn units(input: &str) -> Vec<Unit> {
-    let mut units: Vec<Unit> = Vec::with_capacity(input.len());
+    let mut units: Vec<Unit> = Vec::with_capacity(input.chars().count() + 1);
+    let cyrillic = &*CYRILLIC;
     let mut last_space = true;
-    let mut iter = input.char_indices().peekable();
     let push = |units: &mut Vec<Unit>, last_space: &mut bool, c: char, s: usize, e: usize| {
         let (s, e) = (s as u32, e as u32);
         if c.is_whitespace() {
@@ -329,29 +384,58 @@ fn units(input: &str) -> Vec<Unit> {
             });
         }
     };
-    while let Some((i, c)) = iter.next() {
-        if c.is_ascii() {
-            push(&mut units, &mut last_space, c, i, i + 1);
+    let bytes = input.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            push(&mut units, &mut last_space, b as char, i, i + 1);
+            i += 1;
             continue;
         }
+        let Some(c) = char_at(input, i) else {
+            break;
+        };
         let mut end = i + c.len_utf8();
         let mut marks = false;
-        while let Some(&(j, m)) = iter.peek() {
-            if is_combining_mark(m) || is_invisible_mark(m) {
+        while end < bytes.len() && bytes[end] >= 0x80 {
+            let Some(m) = char_at(input, end) else {
+                break;
+            };
+            if is_attached_mark(m) {
                 marks = true;
-                end = j + m.len_utf8();
-                iter.next();
+                end += m.len_utf8();
             } else {
                 break;
             }
         }
-        if !marks && ('\u{0400}'..='\u{04FF}').contains(&c) {
+        let cp = c as u32;
+        if !marks && (0x400..0x500).contains(&cp) {
+            let fast = if (0x483..=0x489).contains(&cp) {
+                None
+            } else {
+                cyrillic[(cp - 0x400) as usize]
+            };
+            match fast {
+                Some((l, class)) => {
+                    last_space = false;
+                    units.push(Unit {
+                        c: l,
+                        s: i as u32,
+                        e: end as u32,
+                        class,
+                    });
+                }
+                None => push(&mut units, &mut last_space, c, i, end),
+            }
+        } else if !marks && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
             push(&mut units, &mut last_space, c, i, end);
         } else {
             for n in input[i..end].nfkc() {
                 push(&mut units, &mut last_space, n, i, end);
             }
         }
+        i = end;
     }
     units
 }
@@ -536,6 +620,60 @@ mod tests {
         let start = norm.text().find("закладки").unwrap_or(usize::MAX);
         let range = norm.original_range(start..start + "закладки".len());
         assert_eq!(&src[range], "зa\u{200B}клaдки");
+    }
+
+    /// The optimised normaliser gives the reference's text and spans.
+    fn same_as_reference(s: &str) {
+        let norm = Normalizer::new();
+        let got = norm.normalize(s);
+        let (text, starts, ends) = reference::normalize(&norm.confusables, s);
+        assert_eq!(got.text, text, "{s:?}");
+        let (gs, ge): (Vec<u32>, Vec<u32>) = got.spans.iter().copied().unzip();
+        assert_eq!((gs, ge), (starts, ends), "{s:?}");
+    }
+
+    #[test]
+    fn matches_the_reference_on_tricky_text() {
+        for s in [
+            "",
+            "  Купить  ЗАКЛАДКИ\tв\u{00A0}Алматы  ",
+            "Kpиcтaллы m3f м.е.ф з а к л а д к и sol' Тұз tuz ＭＥＦ",
+            "é\u{0301}e\u{0301} ё\u{0308} й\u{0306} Ѐ Ӏ ӏ Ҁ҃ ҈ x\u{200B}y \u{00AD}a\u{FE0F}❄️ 💎",
+            "ﬁ ǅ İstanbul ΣΑΣ ß ẞ ㎏ ½ ① Ⅻ \u{2028}\u{2029}\u{3000}\u{000B}\u{0085}",
+            "shchuka zhizn' kh tsy yaya iy jetkizu qala tölem ñ ı",
+            "\u{0483}\u{0483}a \u{0301}start Ӂ ӂ Ԁ ԯ \u{E0100}",
+        ] {
+            same_as_reference(s);
+        }
+    }
+
+    #[test]
+    fn matches_the_reference_on_the_corpus() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/corpus/pages-dev/pages");
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let Ok(bytes) = std::fs::read(e.path()) else {
+                continue;
+            };
+            let text = crate::html::extract(&crate::decode::decode(&bytes, None).text).text();
+            same_as_reference(&text);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, .. Default::default() })]
+        #[test]
+        fn matches_the_reference(s in "[a-zA-Zа-яА-ЯёЁәғқңөұүһіӘҒҚҢӨҰҮҺІ0-9 .\\-_*'’\n\t\u{00A0}\u{200B}\u{00AD}\u{0301}\u{0483}\u{FE0F}❄💎ﬁ①é]{0,120}") {
+            same_as_reference(&s);
+        }
+
+        #[test]
+        fn matches_the_reference_on_any_text(s in "\\PC{0,120}") {
+            same_as_reference(&s);
+        }
     }
 
     #[test]

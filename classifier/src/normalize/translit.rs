@@ -62,6 +62,45 @@ pub fn single(c: char) -> Option<&'static str> {
     })
 }
 
+/// One output piece of [`token_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// Cyrillic text from the tables.
+    Text(&'static str),
+    /// A character passed through unchanged.
+    Char(char),
+}
+
+/// Transliterates a lower-case Latin token, calling `emit(piece, from, to)` for each output piece
+/// with the index range (in the token) of the input letters it came from; `char_at(i)` gives
+/// the token's i-th character. Same output as [`token`], without allocating.
+pub fn token_with(
+    len: usize,
+    char_at: impl Fn(usize) -> char,
+    mut emit: impl FnMut(Piece, usize, usize),
+) {
+    let mut i = 0;
+    'outer: while i < len {
+        let c = char_at(i);
+        if matches!(c, 's' | 'z' | 'k' | 'c' | 't' | 'y' | 'i') {
+            for (from, to) in DIGRAPHS {
+                let n = from.len();
+                if i + n <= len && from.chars().enumerate().all(|(k, a)| a == char_at(i + k)) {
+                    emit(Piece::Text(to), i, i + n);
+                    i += n;
+                    continue 'outer;
+                }
+            }
+        }
+        match single(c) {
+            Some(s) => emit(Piece::Text(s), i, i + 1),
+            None if matches!(c, '\'' | '’' | 'ʼ' | '`') => {}
+            None => emit(Piece::Char(c), i, i + 1),
+        }
+        i += 1;
+    }
+}
+
 /// Transliterates a lower-case Latin token; returns, for each output piece, the index range
 /// (in `chars`) of the input letters it came from.
 pub fn token(chars: &[char]) -> Vec<(String, usize, usize)> {
@@ -103,6 +142,28 @@ mod tests {
         assert_eq!(tr("sol'"), "сол");
         assert_eq!(tr("shishki"), "шишки");
         assert_eq!(tr("nenahod"), "ненаход");
+    }
+
+    #[test]
+    fn token_with_matches_token() {
+        for s in [
+            "zakladki", "shchuka", "sol'", "tsyx1", "iyya", "kh", "ts", "qala", "x-z",
+        ] {
+            let chars: Vec<char> = s.chars().collect();
+            let mut got = Vec::new();
+            token_with(
+                chars.len(),
+                |i| chars[i],
+                |p, a, b| {
+                    let t = match p {
+                        Piece::Text(t) => t.to_string(),
+                        Piece::Char(c) => c.to_string(),
+                    };
+                    got.push((t, a, b));
+                },
+            );
+            assert_eq!(got, token(&chars), "{s}");
+        }
     }
 
     #[test]

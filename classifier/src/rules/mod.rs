@@ -7,6 +7,7 @@
 
 mod engine;
 mod examples;
+mod gate;
 
 pub use engine::{Engine, Hit};
 pub use examples::{ExampleFailure, ExampleReport, run_examples};
