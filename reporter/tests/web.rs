@@ -822,3 +822,43 @@ async fn a_real_server_serves_forms_end_to_end_and_shuts_down() {
     tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// `/healthz` and `/metrics` answer without a session and report what the database holds.
+#[tokio::test]
+async fn healthz_and_metrics_report_the_database() {
+    let w = world().await;
+    let res = w
+        .app
+        .clone()
+        .oneshot(with_ip(
+            Request::get("/healthz").body(Body::empty()).unwrap(),
+            [10, 0, 0, 2],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await, "ok\n");
+    let res = w
+        .app
+        .clone()
+        .oneshot(with_ip(
+            Request::get("/metrics").body(Body::empty()).unwrap(),
+            [10, 0, 0, 2],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = body(res).await;
+    let pages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pages")
+        .fetch_one(w.state.db.pool())
+        .await
+        .unwrap();
+    assert!(pages > 0);
+    assert!(text.contains(&format!("kuzet_pages {pages}\n")), "{text}");
+    assert!(
+        text.contains("kuzet_cases{status=\"confirmed\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("kuzet_queue_urls "), "{text}");
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}

@@ -52,6 +52,8 @@ pub const ROUTES: &[RouteRule] = &[
     r("POST", "/api/login", PUBLIC),
     r("GET", "/assets/app.css", PUBLIC),
     r("GET", "/assets/app.js", PUBLIC),
+    r("GET", "/healthz", PUBLIC),
+    r("GET", "/metrics", PUBLIC),
     r("POST", "/logout", ANY),
     r("GET", "/api/me", ANY),
     r("GET", "/", STAFF),

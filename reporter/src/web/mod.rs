@@ -33,6 +33,7 @@ pub mod access;
 mod api;
 mod error;
 mod evidence;
+mod ops;
 mod pages;
 pub mod session;
 mod time;
@@ -147,6 +148,7 @@ pub fn app(state: AppState) -> Router {
     let routes = pages::routes()
         .merge(api::routes())
         .merge(evidence::routes())
+        .merge(ops::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,
