@@ -17,6 +17,53 @@ pub struct Config {
     pub log: LogConfig,
     pub report: ReportConfig,
     pub smtp: SmtpConfig,
+    /// Jobs `kuzet serve` runs on a schedule (`[[schedule]]` tables).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<ScheduleEntry>,
+}
+
+/// One `[[schedule]]` job of `kuzet serve`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntry {
+    /// Unique name; its runs are remembered under it.
+    pub name: String,
+    /// Cron expression in UTC: 5 fields, or 6 with seconds first.
+    pub cron: String,
+    /// `crawl` or `weekly_report`.
+    pub job: ScheduledJob,
+    /// crawl: the seeds file.
+    #[serde(default)]
+    pub seeds: Option<String>,
+    /// crawl: scope entries (host suffixes or address ranges); empty means no scope limit.
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// crawl: most pages per run.
+    #[serde(default)]
+    pub max_pages: Option<u64>,
+    /// crawl: deepest link depth from a seed.
+    #[serde(default = "default_depth")]
+    pub max_depth: i64,
+    /// crawl: allow private and loopback addresses (private monitoring targets only).
+    #[serde(default)]
+    pub allow_private_addresses: bool,
+    /// weekly_report: also forward through the configured channels.
+    #[serde(default)]
+    pub forward: bool,
+}
+
+fn default_depth() -> i64 {
+    3
+}
+
+/// What a scheduled job does.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduledJob {
+    /// One crawl run from `seeds`, then cases regrouped.
+    Crawl,
+    /// The weekly report for the last complete ISO week.
+    WeeklyReport,
 }
 
 /// `[database]`

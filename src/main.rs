@@ -7,7 +7,6 @@ mod cmd;
 mod config;
 mod demo;
 mod logging;
-#[allow(dead_code, reason = "wired into `kuzet serve` when the web UI lands")]
 mod schedule;
 mod wiring;
 

@@ -32,8 +32,23 @@ pub enum ReportCommand {
 }
 
 fn channels(ctx: &Context) -> Channels {
-    let r = &ctx.config.report;
-    let s = &ctx.config.smtp;
+    channels_of(&ctx.config)
+}
+
+/// Forwarding settings from the configuration, for a report generated with `opts`.
+pub fn forward_options(config: &crate::config::Config, opts: &GenerateOptions) -> ForwardOptions {
+    ForwardOptions {
+        channels: channels_of(config),
+        evidence_dir: opts.evidence_dir.clone(),
+        actor: opts.actor.clone(),
+        limits: opts.limits.clone(),
+        stale_claim_ms: 15 * 60_000,
+    }
+}
+
+fn channels_of(config: &crate::config::Config) -> Channels {
+    let r = &config.report;
+    let s = &config.smtp;
     let non_empty = |v: &str| (!v.is_empty()).then(|| v.to_string());
     Channels {
         outbox_dir: non_empty(&r.outbox_dir).map(PathBuf::from),

@@ -7,4 +7,5 @@ mod crawl;
 mod demo;
 mod ocr;
 mod report;
+mod serve;
 mod util;
