@@ -17,6 +17,8 @@ pub struct Config {
     pub log: LogConfig,
     pub report: ReportConfig,
     pub smtp: SmtpConfig,
+    pub crawl: CrawlSection,
+    pub telegram: TelegramConfig,
     /// Jobs `kuzet serve` runs on a schedule (`[[schedule]]` tables).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<ScheduleEntry>,
@@ -84,6 +86,44 @@ impl Default for DatabaseConfig {
             url: "sqlite://kuzet.db".into(),
             max_connections: 8,
             busy_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[crawl]`: network safety defaults of `kuzet crawl` (flags override them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrawlSection {
+    /// Host suffixes or address ranges a crawl may fetch; empty means no scope limit.
+    pub scope: Vec<String>,
+    /// Allow private, loopback and link-local addresses (tests, the demo, private targets).
+    pub allow_private_addresses: bool,
+    /// SOCKS5 proxy for .onion hosts (must be `socks5h://`).
+    pub socks_proxy: String,
+}
+
+impl Default for CrawlSection {
+    fn default() -> Self {
+        Self {
+            scope: Vec::new(),
+            allow_private_addresses: false,
+            socks_proxy: "socks5h://127.0.0.1:9050".into(),
+        }
+    }
+}
+
+/// `[telegram]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    /// Base of public channel previews; a channel's page is `<base_url><channel>`.
+    pub base_url: String,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            base_url: kuzet_crawler::telegram::DEFAULT_BASE.into(),
         }
     }
 }
@@ -170,7 +210,7 @@ impl Default for SmtpConfig {
 }
 
 /// Sections that environment variables may address, as `KUZET_<SECTION>_<KEY>`.
-const SECTIONS: &[&str] = &["database", "log", "report", "smtp"];
+const SECTIONS: &[&str] = &["database", "log", "report", "smtp", "crawl", "telegram"];
 
 /// A configuration error: the message names the file, variable or key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -294,9 +334,14 @@ mod tests {
                 ("KUZET_DATABASE_URL", "postgres://u:pw@h/db"),
                 ("KUZET_TEST_DATABASE_URL", "ignored"),
                 ("KUZET_LOG_FORMAT", "json"),
+                ("KUZET_CRAWL_SCOPE", "[\"127.0.0.0/8\", \"localhost\"]"),
+                ("KUZET_TELEGRAM_BASE_URL", "http://127.0.0.1:8090/s/"),
             ]),
         )
         .unwrap();
+        assert_eq!(c.crawl.scope, ["127.0.0.0/8", "localhost"]);
+        assert_eq!(c.telegram.base_url, "http://127.0.0.1:8090/s/");
+        assert!(!c.crawl.allow_private_addresses);
         assert_eq!(c.database.max_connections, 3);
         assert_eq!(c.database.url, "postgres://u:pw@h/db");
         assert_eq!(c.log.format, LogFormat::Json);

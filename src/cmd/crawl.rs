@@ -33,15 +33,18 @@ pub struct CrawlArgs {
     /// Only fetch hosts under this suffix or in this range (repeatable), e.g. 127.0.0.0/8, example.kz.
     #[arg(long, value_name = "ENTRY")]
     pub scope: Vec<String>,
-    /// Allow private, loopback and link-local addresses (tests, the demo, private targets).
+    /// Allow private, loopback and link-local addresses (tests, the demo, private targets);
+    /// default from `[crawl] allow_private_addresses`.
     #[arg(long)]
     pub allow_private_addresses: bool,
     /// SOCKS5 proxy for .onion hosts (must be socks5h://).
-    #[arg(long, value_name = "URL", default_value = "socks5h://127.0.0.1:9050")]
-    pub socks_proxy: String,
+    /// Default from `[crawl] socks_proxy` (socks5h://127.0.0.1:9050).
+    #[arg(long, value_name = "URL")]
+    pub socks_proxy: Option<String>,
     /// Telegram preview base.
-    #[arg(long, value_name = "URL", default_value = kuzet_crawler::telegram::DEFAULT_BASE)]
-    pub telegram_base: String,
+    /// Default from `[telegram] base_url` (https://t.me/s/).
+    #[arg(long, value_name = "URL")]
+    pub telegram_base: Option<String>,
     /// Turn politeness off (no delay, no robots.txt, 8 requests per host) for hosts matching this
     /// scope entry (repeatable): only for hosts you run or monitor privately.
     #[arg(long, value_name = "ENTRY")]
@@ -91,14 +94,29 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         None => Vec::new(),
     };
-    let telegram_base = kuzet_crawler::url::parse_canonical(&args.telegram_base)
+    let crawl_cfg = &ctx.config.crawl;
+    let telegram_base = args
+        .telegram_base
+        .clone()
+        .unwrap_or_else(|| ctx.config.telegram.base_url.clone());
+    let telegram_base = kuzet_crawler::url::parse_canonical(&telegram_base)
         .map_err(|e| UsageError(format!("--telegram-base: {e}")))?;
     let mut config = CrawlConfig {
         fetch: FetchConfig {
             limits: FetchLimits::default(),
-            scope: Scope::new(scope_entries(&args.scope)?),
-            allow_private_addresses: args.allow_private_addresses,
-            socks_proxy: Some(args.socks_proxy.clone()),
+            // Flags replace the configured scope; without flags the config's scope applies.
+            scope: Scope::new(scope_entries(if args.scope.is_empty() {
+                &crawl_cfg.scope
+            } else {
+                &args.scope
+            })?),
+            allow_private_addresses: args.allow_private_addresses
+                || crawl_cfg.allow_private_addresses,
+            socks_proxy: Some(
+                args.socks_proxy
+                    .clone()
+                    .unwrap_or_else(|| crawl_cfg.socks_proxy.clone()),
+            ),
         },
         max_pages: args.max_pages,
         max_depth: args.max_depth,

@@ -107,7 +107,7 @@ impl Runner<ScheduleEntry> for ScheduledRunner {
         let (db, config) = (self.db.clone(), self.config.clone());
         Box::pin(async move {
             match spec.job {
-                ScheduledJob::Crawl => scheduled_crawl(&db, &spec, shutdown).await,
+                ScheduledJob::Crawl => scheduled_crawl(&db, &config, &spec, shutdown).await,
                 ScheduledJob::WeeklyReport => scheduled_report(&db, &config, &spec).await,
             }
         })
@@ -116,6 +116,7 @@ impl Runner<ScheduleEntry> for ScheduledRunner {
 
 async fn scheduled_crawl(
     db: &Db,
+    cfg: &Config,
     spec: &ScheduleEntry,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<String> {
@@ -139,6 +140,9 @@ async fn scheduled_crawl(
     };
     config.fetch.scope = Scope::new(scope);
     config.fetch.allow_private_addresses = spec.allow_private_addresses;
+    config.fetch.socks_proxy = Some(cfg.crawl.socks_proxy.clone());
+    config.telegram_base = kuzet_crawler::url::parse_canonical(&cfg.telegram.base_url)
+        .map_err(|e| anyhow::anyhow!("[telegram] base_url: {e}"))?;
     config.frontier.worker = format!("serve-{}", spec.name);
     let (run, summary) = super::crawl::crawl_and_group(db, config, &seeds, async move {
         let _ = shutdown.wait_for(|s| *s).await;
