@@ -24,6 +24,7 @@ pub mod indicators;
 pub mod limits;
 pub mod normalize;
 pub mod ocr;
+mod pixels;
 pub mod qr;
 pub mod rules;
 pub mod score;

@@ -32,7 +32,7 @@ pub fn crop_line(gray: &GrayImage, line: &Line, letter_px: u32) -> GrayImage {
     if line.light_text {
         imageops::invert(&mut scaled);
     }
-    let t = otsu(scaled.as_raw());
+    let t = crate::pixels::otsu(scaled.as_raw());
     for p in scaled.pixels_mut() {
         p.0[0] = if p.0[0] <= t { 0 } else { 255 };
     }
@@ -113,39 +113,6 @@ fn stretch(img: &mut GrayImage) {
     for p in img.pixels_mut() {
         p.0[0] = ((f32::from(p.0[0]) - lo) * 255.0 / (hi - lo)).clamp(0.0, 255.0) as u8;
     }
-}
-
-/// Otsu's threshold of a histogram.
-pub fn otsu(px: &[u8]) -> u8 {
-    let mut hist = [0u64; 256];
-    for &p in px {
-        hist[p as usize] += 1;
-    }
-    let total = px.len() as f64;
-    let sum_all: f64 = hist
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| i as f64 * c as f64)
-        .sum();
-    let (mut wb, mut sb, mut best, mut level) = (0.0, 0.0, -1.0, 127u8);
-    for (t, &c) in hist.iter().enumerate() {
-        wb += c as f64;
-        if wb == 0.0 {
-            continue;
-        }
-        let wf = total - wb;
-        if wf == 0.0 {
-            break;
-        }
-        sb += t as f64 * c as f64;
-        let (mb, mf) = (sb / wb, (sum_all - sb) / wf);
-        let between = wb * wf * (mb - mf) * (mb - mf);
-        if between > best {
-            best = between;
-            level = t as u8;
-        }
-    }
-    level
 }
 
 /// Lines stacked into one image, and which rows belong to which line.

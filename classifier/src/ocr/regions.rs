@@ -122,31 +122,13 @@ fn threshold(img: &GrayImage, light: bool) -> Vec<u8> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let px = img.as_raw();
     let r = (w.min(h) / 16).max(6);
-    let iw = w + 1;
-    let mut sum = vec![0u64; iw * (h + 1)];
-    let mut sq = vec![0u64; iw * (h + 1)];
-    for y in 0..h {
-        let (mut rs, mut rq) = (0u64, 0u64);
-        for x in 0..w {
-            let p = u64::from(px[y * w + x]);
-            rs += p;
-            rq += p * p;
-            sum[(y + 1) * iw + x + 1] = sum[y * iw + x + 1] + rs;
-            sq[(y + 1) * iw + x + 1] = sq[y * iw + x + 1] + rq;
-        }
-    }
+    let stats = crate::pixels::WindowStats::new(px, w, h);
     let mut out = vec![0u8; w * h];
     for y in 0..h {
         let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
         for x in 0..w {
             let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let n = ((y1 - y0) * (x1 - x0)) as f64;
-            let s = (sum[y1 * iw + x1] + sum[y0 * iw + x0] - sum[y0 * iw + x1] - sum[y1 * iw + x0])
-                as f64;
-            let q =
-                (sq[y1 * iw + x1] + sq[y0 * iw + x0] - sq[y0 * iw + x1] - sq[y1 * iw + x0]) as f64;
-            let mean = s / n;
-            let sd = (q / n - mean * mean).max(0.0).sqrt();
+            let (mean, sd) = stats.mean_sd(x0, y0, x1, y1);
             let margin = (0.8 * sd).max(8.0);
             let p = f64::from(px[y * w + x]);
             let ink = if light {

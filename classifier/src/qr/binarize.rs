@@ -37,7 +37,7 @@ pub fn binarize(img: &GrayImage, method: Method, invert: bool) -> Bitmap {
         Method::Hybrid if width >= 40 && height >= 40 => hybrid(px, width, height),
         Method::Sauvola => sauvola(px, width, height),
         Method::Hybrid | Method::Otsu => {
-            let t = otsu_level(px);
+            let t = crate::pixels::otsu(px);
             px.iter().map(|&p| u8::from(p <= t)).collect()
         }
     };
@@ -51,40 +51,6 @@ pub fn binarize(img: &GrayImage, method: Method, invert: bool) -> Bitmap {
         height,
         bits,
     }
-}
-
-/// Otsu's threshold: the level that maximises the between-class variance.
-fn otsu_level(px: &[u8]) -> u8 {
-    let mut hist = [0u64; 256];
-    for &p in px {
-        hist[p as usize] += 1;
-    }
-    let total = px.len() as f64;
-    let sum_all: f64 = hist
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| i as f64 * c as f64)
-        .sum();
-    let (mut w_b, mut sum_b, mut best, mut level) = (0.0, 0.0, -1.0, 127u8);
-    for (t, &c) in hist.iter().enumerate() {
-        w_b += c as f64;
-        if w_b == 0.0 {
-            continue;
-        }
-        let w_f = total - w_b;
-        if w_f == 0.0 {
-            break;
-        }
-        sum_b += t as f64 * c as f64;
-        let m_b = sum_b / w_b;
-        let m_f = (sum_all - sum_b) / w_f;
-        let between = w_b * w_f * (m_b - m_f) * (m_b - m_f);
-        if between > best {
-            best = between;
-            level = t as u8;
-        }
-    }
-    level
 }
 
 const BLOCK: usize = 8;
@@ -156,20 +122,7 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
 /// shorter side (at least 15 px), with `k = 0.2`, `R = 128`.
 fn sauvola(px: &[u8], w: usize, h: usize) -> Vec<u8> {
     let r = (w.min(h) / 20).max(7);
-    // Integral images of values and squares, (w+1)×(h+1).
-    let iw = w + 1;
-    let mut sum = vec![0u64; iw * (h + 1)];
-    let mut sq = vec![0u64; iw * (h + 1)];
-    for y in 0..h {
-        let (mut rs, mut rq) = (0u64, 0u64);
-        for x in 0..w {
-            let p = u64::from(px[y * w + x]);
-            rs += p;
-            rq += p * p;
-            sum[(y + 1) * iw + x + 1] = sum[y * iw + x + 1] + rs;
-            sq[(y + 1) * iw + x + 1] = sq[y * iw + x + 1] + rq;
-        }
-    }
+    let stats = crate::pixels::WindowStats::new(px, w, h);
     let mut out = vec![0u8; w * h];
     for y in 0..h {
         let y0 = y.saturating_sub(r);
@@ -177,13 +130,7 @@ fn sauvola(px: &[u8], w: usize, h: usize) -> Vec<u8> {
         for x in 0..w {
             let x0 = x.saturating_sub(r);
             let x1 = (x + r + 1).min(w);
-            let n = ((y1 - y0) * (x1 - x0)) as f64;
-            let s = (sum[y1 * iw + x1] + sum[y0 * iw + x0] - sum[y0 * iw + x1] - sum[y1 * iw + x0])
-                as f64;
-            let q =
-                (sq[y1 * iw + x1] + sq[y0 * iw + x0] - sq[y0 * iw + x1] - sq[y1 * iw + x0]) as f64;
-            let mean = s / n;
-            let sd = (q / n - mean * mean).max(0.0).sqrt();
+            let (mean, sd) = stats.mean_sd(x0, y0, x1, y1);
             let t = mean * (1.0 + 0.2 * (sd / 128.0 - 1.0));
             out[y * w + x] = u8::from(f64::from(px[y * w + x]) <= t);
         }
