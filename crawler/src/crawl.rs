@@ -24,7 +24,6 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::charset::decode_html;
 use crate::error::FetchError;
 use crate::fetch::{FetchConfig, FetchOutcome, Fetcher};
 use crate::frontier::{self, FrontierOptions, Lease, NewUrl};
@@ -36,6 +35,7 @@ use crate::store::{self, FetchRecord, ImageRecord, PageRecord, Subject, VerdictR
 use crate::telegram::{self, LeadKind};
 use crate::url::{UrlLimits, check_trap, parse_canonical, url_key};
 use crate::warc::{WarcError, WarcWriter};
+use kuzet_classifier::decode::decode;
 
 /// Errors that stop a crawl (per-URL failures are recorded, never returned).
 #[derive(Debug, thiserror::Error)]
@@ -263,26 +263,6 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-fn new_url(
-    url: &Url,
-    depth: i64,
-    priority: f64,
-    kind: &'static str,
-    source: Option<i64>,
-    parent: Option<i64>,
-) -> NewUrl {
-    NewUrl {
-        url: url.to_string(),
-        url_hash: url_key(url),
-        host: origin(url),
-        depth,
-        priority,
-        kind,
-        source_id: source,
-        parent_page_id: parent,
-    }
-}
-
 /// What processing one lease produced, committed together.
 enum Outcome {
     Page {
@@ -335,6 +315,30 @@ impl Crawler {
         })
     }
 
+    /// A frontier entry for `url`; a host first seen gets its policy's minimum delay.
+    fn new_url(
+        &self,
+        url: &Url,
+        depth: i64,
+        priority: f64,
+        kind: &'static str,
+        source: Option<i64>,
+        parent: Option<i64>,
+    ) -> NewUrl {
+        let delay = self.config.politeness.policy_for(url).min_delay;
+        NewUrl {
+            url: url.to_string(),
+            url_hash: url_key(url),
+            host: origin(url),
+            depth,
+            priority,
+            kind,
+            source_id: source,
+            parent_page_id: parent,
+            host_delay_ms: i64::try_from(delay.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
     /// This run's id.
     pub fn run_id(&self) -> i64 {
         self.run_id
@@ -353,7 +357,7 @@ impl Crawler {
                     };
                     let source = store::source_id(&self.db, kind, url.as_str()).await?;
                     added += self
-                        .enqueue(&[new_url(url, 0, 1.0, "page", Some(source), None)])
+                        .enqueue(&[self.new_url(url, 0, 1.0, "page", Some(source), None)])
                         .await?;
                 }
                 Seed::Telegram(channel) => {
@@ -363,7 +367,7 @@ impl Crawler {
                         continue;
                     };
                     added += self
-                        .enqueue(&[new_url(&url, 0, 1.0, "telegram", Some(source), None)])
+                        .enqueue(&[self.new_url(&url, 0, 1.0, "telegram", Some(source), None)])
                         .await?;
                 }
                 Seed::Photos(dir) => added += self.scan_photos(dir).await?,
@@ -441,11 +445,11 @@ impl Crawler {
                 .flatten()
             {
                 if let Ok(u) = telegram::page_url(&self.config.telegram_base, &ch, None) {
-                    links.push(new_url(&u, depth, 1.0, "telegram", source, parent));
+                    links.push(self.new_url(&u, depth, 1.0, "telegram", source, parent));
                 }
                 "telegram"
             } else if let Ok(u) = parse_canonical(text) {
-                links.push(new_url(&u, depth, 1.0, "page", source, parent));
+                links.push(self.new_url(&u, depth, 1.0, "page", source, parent));
                 "url"
             } else {
                 "text"
@@ -680,27 +684,27 @@ impl Crawler {
                 });
             }
         }
-        // Keep the database's host delay in step with policy and robots.txt (written only on change).
-        let ms = delay.as_millis() as i64;
+        let _permit = self.politeness.acquire(url).await;
+        // Keep the database's host delay in step with policy and robots.txt, and the host's next
+        // claim at least one delay after this fetch starts. Hosts without a delay (politeness
+        // relaxed) are written only when their delay changes.
+        let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         let changed = self
             .host_delays
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(lease.host_id, ms)
             != Some(ms);
-        if changed && let Err(e) = frontier::set_host_delay(&self.db, lease.host_id, ms).await {
+        if (changed || ms > 0)
+            && let Err(e) = frontier::host_fetch_starts(&self.db, lease.host_id, ms).await
+        {
             tracing::warn!(error = %e, host_id = lease.host_id, "cannot store host delay");
         }
-        let _permit = self.politeness.acquire(url).await;
         self.fetcher.fetch(url).await
     }
 
     fn extract_page(&self, lease: &Lease, outcome: FetchOutcome) -> Outcome {
-        let decoded = decode_html(
-            outcome.body(),
-            outcome.header("content-type"),
-            outcome.final_url.host_str(),
-        );
+        let decoded = decode(outcome.body(), outcome.header("content-type"));
         let parsed = parse_html(&decoded.text, &outcome.final_url, &self.config.parse);
         let score = self
             .scorer
@@ -722,48 +726,26 @@ impl Crawler {
                     }
                     None => (l.url.clone(), "page"),
                 };
-                links.push(new_url(
-                    &target,
-                    depth,
-                    priority,
-                    kind,
-                    lease.source_id,
-                    None,
-                ));
+                links.push(self.new_url(&target, depth, priority, kind, lease.source_id, None));
             }
         }
-        if self.config.fetch_images {
-            for img in &parsed.images {
-                links.push(new_url(
-                    &img.url,
-                    lease.depth,
-                    parent_score + 0.5,
-                    "image",
-                    lease.source_id,
-                    None,
-                ));
-            }
-        }
-        let warc = self.evidence(&outcome, score.as_ref());
-        let record = page_record(
+        let images = parsed.images.iter().map(|i| i.url.clone());
+        self.page_outcome(
             lease,
             &outcome,
-            self.run_id,
-            Some(decoded.encoding),
-            parsed.title,
-            parsed.text,
-            warc,
-        );
-        self.count_page(score.as_ref());
-        Outcome::Page {
-            record: Box::new(record),
+            PageText {
+                encoding: decoded.encoding_name,
+                title: parsed.title,
+                text: parsed.text,
+            },
             score,
             links,
-        }
+            images,
+        )
     }
 
     fn extract_telegram(&self, lease: &Lease, outcome: FetchOutcome) -> Outcome {
-        let decoded = decode_html(outcome.body(), outcome.header("content-type"), None);
+        let decoded = decode(outcome.body(), outcome.header("content-type"));
         let page = telegram::parse_channel_page(&decoded.text, &outcome.final_url);
         let text: String = page
             .posts
@@ -782,7 +764,7 @@ impl Crawler {
             && let Ok(u) = telegram::page_url(base, &page.channel, Some(before))
         {
             // Older windows of the same channel: same depth, just below the window itself.
-            links.push(new_url(
+            links.push(self.new_url(
                 &u,
                 lease.depth,
                 lease.priority - 0.001,
@@ -797,7 +779,7 @@ impl Crawler {
                 match lead.kind {
                     LeadKind::Channel => {
                         if let Ok(u) = telegram::page_url(base, &lead.value, None) {
-                            links.push(new_url(
+                            links.push(self.new_url(
                                 &u,
                                 depth,
                                 parent_score,
@@ -809,7 +791,7 @@ impl Crawler {
                     }
                     LeadKind::Web => {
                         if let Ok(u) = parse_canonical(&lead.value) {
-                            links.push(new_url(
+                            links.push(self.new_url(
                                 &u,
                                 depth,
                                 parent_score,
@@ -823,30 +805,51 @@ impl Crawler {
                 }
             }
         }
-        if self.config.fetch_images {
-            for photo in page.posts.iter().flat_map(|p| p.photos.iter()) {
-                if let Ok(u) = parse_canonical(photo) {
-                    links.push(new_url(
-                        &u,
-                        lease.depth,
-                        parent_score + 0.5,
-                        "image",
-                        lease.source_id,
-                        None,
-                    ));
-                }
-            }
-        }
-        let warc = self.evidence(&outcome, score.as_ref());
-        let record = page_record(
+        let images = page
+            .posts
+            .iter()
+            .flat_map(|p| p.photos.iter())
+            .filter_map(|photo| parse_canonical(photo).ok());
+        self.page_outcome(
             lease,
             &outcome,
-            self.run_id,
-            Some(decoded.encoding),
-            page.title,
-            text,
-            warc,
-        );
+            PageText {
+                encoding: decoded.encoding_name,
+                title: page.title,
+                text,
+            },
+            score,
+            links,
+            images,
+        )
+    }
+
+    /// What a web page and a Telegram window share once parsed and scored: image links queued
+    /// (when images are fetched), evidence written, the page record built and counted.
+    fn page_outcome(
+        &self,
+        lease: &Lease,
+        outcome: &FetchOutcome,
+        page: PageText,
+        score: Option<Score>,
+        mut links: Vec<NewUrl>,
+        images: impl Iterator<Item = Url>,
+    ) -> Outcome {
+        if self.config.fetch_images {
+            let priority = score.as_ref().map(|s| s.score).unwrap_or(0.0) + 0.5;
+            for img in images {
+                links.push(self.new_url(
+                    &img,
+                    lease.depth,
+                    priority,
+                    "image",
+                    lease.source_id,
+                    None,
+                ));
+            }
+        }
+        let warc = self.evidence(outcome, score.as_ref());
+        let record = page_record(lease, outcome, self.run_id, page, warc);
         self.count_page(score.as_ref());
         Outcome::Page {
             record: Box::new(record),
@@ -965,13 +968,18 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// A page's decoded, extracted text.
+struct PageText {
+    encoding: &'static str,
+    title: Option<String>,
+    text: String,
+}
+
 fn page_record(
     lease: &Lease,
     o: &FetchOutcome,
     run_id: i64,
-    encoding: Option<&str>,
-    title: Option<String>,
-    text: String,
+    page: PageText,
     warc: Option<WarcRef>,
 ) -> PageRecord {
     PageRecord {
@@ -984,11 +992,11 @@ fn page_record(
         depth: lease.depth,
         status: i64::from(o.status),
         content_type: o.media_type.clone(),
-        encoding: encoding.map(str::to_string),
+        encoding: Some(page.encoding.to_string()),
         content_hash: hex::encode(Sha256::digest(&o.raw.response_body)),
         body_bytes: o.raw.response_body.len() as i64,
-        title,
-        text: Some(text),
+        title: page.title,
+        text: Some(page.text),
         warc,
     }
 }

@@ -35,6 +35,10 @@ pub struct NewUrl {
     pub source_id: Option<i64>,
     /// The page whose link (or QR code) led here.
     pub parent_page_id: Option<i64>,
+    /// The host's delay between fetches in milliseconds, stored when the host is first seen (the
+    /// politeness policy's minimum delay), so that the first claim on a new host already takes
+    /// one URL at a time and spaces the next.
+    pub host_delay_ms: i64,
 }
 
 /// A claimed URL: this worker may fetch it until `lease_expires_at`.
@@ -115,7 +119,7 @@ pub async fn enqueue(
         if inserted == 0 {
             continue;
         }
-        let host_id = host_id(tx, &u.host).await?;
+        let host_id = host_id_with_delay(tx, &u.host, u.host_delay_ms).await?;
         sqlx::query(
             "INSERT INTO frontier (url_hash, url, host_id, source_id, parent_page_id, depth, \
              priority, kind, attempts, next_try_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
@@ -135,15 +139,27 @@ pub async fn enqueue(
     Ok(added)
 }
 
-/// The id of a host row, created on first use.
+/// The id of a host row, created on first use (with no delay).
 pub async fn host_id(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     host: &str,
 ) -> Result<i64, StorageError> {
-    sqlx::query("INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING")
-        .bind(host)
-        .execute(&mut **tx)
-        .await?;
+    host_id_with_delay(tx, host, 0).await
+}
+
+/// The id of a host row, created on first use with `delay_ms` between fetches.
+async fn host_id_with_delay(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    host: &str,
+    delay_ms: i64,
+) -> Result<i64, StorageError> {
+    sqlx::query(
+        "INSERT INTO hosts (host, crawl_delay_ms) VALUES ($1, $2) ON CONFLICT (host) DO NOTHING",
+    )
+    .bind(host)
+    .bind(delay_ms.max(0))
+    .execute(&mut **tx)
+    .await?;
     Ok(sqlx::query_scalar("SELECT id FROM hosts WHERE host = $1")
         .bind(host)
         .fetch_one(&mut **tx)
@@ -157,6 +173,24 @@ pub async fn set_host_delay(db: &Db, host_id: i64, delay_ms: i64) -> Result<(), 
         .bind(host_id)
         .execute(db.pool())
         .await?;
+    Ok(())
+}
+
+/// A fetch to a host starts now: stores the host's delay (policy and robots.txt `Crawl-delay`) and
+/// keeps its next claim at least `delay_ms` after this moment. The claim already advanced
+/// `next_allowed_at` from the claim time; this covers the time between claim and fetch (a
+/// robots.txt request, a longer `Crawl-delay` learned only now).
+pub async fn host_fetch_starts(db: &Db, host_id: i64, delay_ms: i64) -> Result<(), StorageError> {
+    let delay_ms = delay_ms.max(0);
+    sqlx::query(
+        "UPDATE hosts SET crawl_delay_ms = $1, next_allowed_at = CASE WHEN next_allowed_at > $2 \
+         THEN next_allowed_at ELSE $2 END WHERE id = $3",
+    )
+    .bind(delay_ms)
+    .bind(now_ms() + delay_ms)
+    .bind(host_id)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 

@@ -14,7 +14,6 @@
 //!   decompression, the raw exchange for evidence; failures are [`FetchError`]s with stable kinds.
 //! - [`robots`]: robots.txt per host, cached with a TTL, crawl-delay.
 //! - [`politeness`]: per-host minimum delay and concurrency (in memory).
-//! - [`charset`]: bytes → text for HTML (BOM, header, `<meta>`, detection).
 //! - [`parse`]: one HTML page → links (with anchor text), images and visible text.
 //! - [`telegram`]: the `t.me/s/<channel>` preview adapter: posts, pagination, leads.
 //! - [`warc`]: WARC 1.1 writer (request, response, metadata records) and verifier.
@@ -22,7 +21,6 @@
 //! - [`error`]: error types.
 #![deny(missing_docs)]
 
-pub mod charset;
 pub mod crawl;
 pub mod error;
 pub mod fetch;

@@ -18,6 +18,7 @@ fn url(host: u8, path: usize) -> NewUrl {
         kind: "page",
         source_id: None,
         parent_page_id: None,
+        host_delay_ms: 0,
     }
 }
 

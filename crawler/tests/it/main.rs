@@ -4,6 +4,7 @@ mod crawl;
 mod fetch;
 mod pages;
 mod photos;
+mod politeness;
 mod robots;
 mod servers;
 mod telegram;

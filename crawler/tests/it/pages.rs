@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
-use kuzet_crawler::charset::{CharsetSource, decode_html};
+use kuzet_classifier::decode::decode;
 use kuzet_crawler::parse::{ParseLimits, parse_html};
 
 use crate::{loopback_fetcher, servers, url};
@@ -40,17 +40,13 @@ async fn windows_1251_and_malformed_pages() {
         );
     let addr = servers::serve(app).await;
     let f = loopback_fetcher();
-    for (path, source) in [
-        ("/labelled", CharsetSource::Header),
-        ("/unlabelled", CharsetSource::Detected),
-        ("/meta", CharsetSource::Meta),
-    ] {
+    for path in ["/labelled", "/unlabelled", "/meta"] {
         let o = f
             .fetch(&url(&format!("http://{addr}{path}")))
             .await
             .unwrap();
-        let d = decode_html(o.body(), o.header("content-type"), o.final_url.host_str());
-        assert_eq!((d.encoding, d.source), ("windows-1251", source), "{path}");
+        let d = decode(o.body(), o.header("content-type"));
+        assert_eq!(d.encoding_name, "windows-1251", "{path}");
         let page = parse_html(&d.text, &o.final_url, &ParseLimits::default());
         assert_eq!(page.title.as_deref(), Some("Закладки Алматы"), "{path}");
         assert!(
@@ -64,7 +60,7 @@ async fn windows_1251_and_malformed_pages() {
         .fetch(&url(&format!("http://{addr}/malformed")))
         .await
         .unwrap();
-    let d = decode_html(o.body(), o.header("content-type"), None);
+    let d = decode(o.body(), o.header("content-type"));
     assert!(d.had_errors);
     let page = parse_html(&d.text, &o.final_url, &ParseLimits::default());
     assert!(page.text.starts_with("При"), "{}", page.text);
