@@ -90,7 +90,8 @@ impl Default for DatabaseConfig {
     }
 }
 
-/// `[crawl]`: network safety defaults of `kuzet crawl` (flags override them).
+/// `[crawl]`: network safety and every limit of `kuzet crawl` (flags override them).
+/// Times are in milliseconds (`_ms`) or seconds (`_secs`); 0 means "no limit" only where said.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CrawlSection {
@@ -100,14 +101,74 @@ pub struct CrawlSection {
     pub allow_private_addresses: bool,
     /// SOCKS5 proxy for .onion hosts (must be `socks5h://`).
     pub socks_proxy: String,
+    /// The `User-Agent` header of every request.
+    pub user_agent: String,
+    /// Largest response body, as received and after decompression, in bytes.
+    pub max_body_bytes: u64,
+    /// Largest image handed to the QR decoder, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest image handed to the QR decoder, in pixels (width × height).
+    pub max_image_pixels: u64,
+    /// Most redirects followed per fetch.
+    pub max_redirects: u64,
+    /// TCP (or proxy) connect timeout.
+    pub connect_timeout_ms: u64,
+    /// Longest wait for response headers or the next body chunk.
+    pub read_timeout_ms: u64,
+    /// Longest whole fetch, redirects included.
+    pub total_timeout_ms: u64,
+    /// Longest canonical URL accepted, in bytes.
+    pub max_url_length: u64,
+    /// Deepest link depth followed from a seed.
+    pub max_depth: u64,
+    /// Pages per run; 0 = no limit.
+    pub max_pages: u64,
+    /// Pages per host per run; 0 = no limit.
+    pub max_pages_per_host: u64,
+    /// Fetches in flight.
+    pub concurrency: u64,
+    /// Least time between two requests to one host (robots.txt `Crawl-delay` wins when longer).
+    pub min_delay_ms: u64,
+    /// Requests in flight to one host.
+    pub per_host_concurrency: u64,
+    /// How long a host's robots.txt is cached.
+    pub robots_ttl_secs: u64,
+    /// Politeness off (no delay, robots.txt not read, 8 requests per host) for hosts matching these
+    /// scope entries: only hosts you run or monitor privately.
+    pub impolite_for: Vec<String>,
+    /// How often a progress line is logged when stderr is not a terminal.
+    pub progress_interval_ms: u64,
 }
 
 impl Default for CrawlSection {
     fn default() -> Self {
+        let fetch = kuzet_crawler::FetchLimits::default();
+        let qr = kuzet_classifier::qr::Limits::default();
+        let policy = kuzet_crawler::politeness::HostPolicy::default();
+        let crawl = kuzet_crawler::crawl::CrawlConfig::default();
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         Self {
             scope: Vec::new(),
             allow_private_addresses: false,
             socks_proxy: "socks5h://127.0.0.1:9050".into(),
+            user_agent: fetch.user_agent,
+            max_body_bytes: fetch.max_body_bytes,
+            max_image_bytes: qr.max_bytes as u64,
+            max_image_pixels: qr.max_pixels,
+            max_redirects: fetch.max_redirects as u64,
+            connect_timeout_ms: ms(fetch.connect_timeout),
+            read_timeout_ms: ms(fetch.read_timeout),
+            total_timeout_ms: ms(fetch.total_timeout),
+            max_url_length: kuzet_crawler::url::UrlLimits::default().max_len as u64,
+            max_depth: crawl.max_depth.max(0) as u64,
+            max_pages: 0,
+            max_pages_per_host: 0,
+            concurrency: crawl.concurrency as u64,
+            min_delay_ms: ms(policy.min_delay),
+            per_host_concurrency: policy.max_concurrency as u64,
+            robots_ttl_secs: kuzet_crawler::robots::RobotsConfig::default().ttl.as_secs(),
+            impolite_for: Vec::new(),
+            progress_interval_ms: ms(crawl.progress_every),
         }
     }
 }

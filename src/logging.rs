@@ -20,7 +20,9 @@ pub fn init(global: &GlobalArgs, config: &Config) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: piped or redirected logs stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = match global.log_format.unwrap_or(config.log.format) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.compact().try_init(),

@@ -84,7 +84,7 @@ async fn run(command: Command, ctx: Context) -> anyhow::Result<ExitCode> {
             cmd::eval_qr::run(&corpus, plain_rqrr, &ctx)
         }
         Command::Crawl(c) => cmd::crawl::run(c, &ctx).await,
-        Command::Evidence(c) => cmd::evidence::run(c, &ctx),
+        Command::Evidence(c) => cmd::evidence::run(c, &ctx).await,
         Command::Cases(c) => cmd::cases::run(c, &ctx).await,
         Command::Serve(a) => cmd::serve::run(a, &ctx).await,
         Command::Ocr(a) => cmd::ocr::run(a, &ctx),

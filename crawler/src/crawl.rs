@@ -139,6 +139,9 @@ pub struct CrawlConfig {
     pub evidence: EvidencePolicy,
     /// How often a progress line is logged. Default 10 s.
     pub progress_every: Duration,
+    /// Log progress lines (`crawl progress`) at all; off when the caller shows a progress bar
+    /// instead. Default true.
+    pub log_progress: bool,
 }
 
 impl Default for CrawlConfig {
@@ -160,6 +163,7 @@ impl Default for CrawlConfig {
             evidence_dir: None,
             evidence: EvidencePolicy::default(),
             progress_every: Duration::from_secs(10),
+            log_progress: true,
         }
     }
 }
@@ -233,6 +237,57 @@ pub struct CrawlSummary {
     pub errors: std::collections::BTreeMap<String, u64>,
     /// Whether the run stopped on a shutdown request.
     pub interrupted: bool,
+    /// How long the run took, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// A running crawl at one moment, for a progress bar or a log line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Progress {
+    /// Pages (and Telegram windows) stored so far.
+    pub pages: u64,
+    /// Images stored so far.
+    pub images: u64,
+    /// Bytes received so far.
+    pub bytes: u64,
+    /// Failed fetches so far (all kinds).
+    pub errors: u64,
+    /// Pages scored `suspicious` or `shop` so far.
+    pub flagged: u64,
+    /// URLs waiting in the frontier (all workers').
+    pub queued: i64,
+    /// This worker's fetches in flight.
+    pub in_flight: u64,
+    /// Time since the run started.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Pages per second since the run started.
+    pub fn pages_per_sec(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.pages as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Logs the snapshot as one `tracing` line with fields.
+    pub fn log(&self, run_id: i64, message: &'static str) {
+        tracing::info!(
+            run = run_id,
+            pages = self.pages,
+            images = self.images,
+            bytes = self.bytes,
+            errors = self.errors,
+            flagged = self.flagged,
+            queued = self.queued,
+            in_flight = self.in_flight,
+            pages_per_sec = format_args!("{:.1}", self.pages_per_sec()),
+            "{message}"
+        );
+    }
 }
 
 /// The crawler of one worker process.
@@ -249,6 +304,8 @@ pub struct Crawler {
     summary: Mutex<CrawlSummary>,
     per_host: Mutex<HashMap<String, u64>>,
     host_delays: Mutex<HashMap<i64, i64>>,
+    started: std::time::Instant,
+    in_flight: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Crawler {
@@ -312,6 +369,8 @@ impl Crawler {
             summary: Mutex::new(CrawlSummary::default()),
             per_host: Mutex::new(HashMap::new()),
             host_delays: Mutex::new(HashMap::new()),
+            started: std::time::Instant::now(),
+            in_flight: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -342,6 +401,22 @@ impl Crawler {
     /// This run's id.
     pub fn run_id(&self) -> i64 {
         self.run_id
+    }
+
+    /// The run so far; `queued` is one count query on the frontier.
+    pub async fn progress(&self) -> Result<Progress, CrawlError> {
+        let queued = frontier::stats(&self.db).await?.queued;
+        let s = self.lock_summary().clone();
+        Ok(Progress {
+            pages: s.pages,
+            images: s.images,
+            bytes: s.bytes,
+            errors: s.errors.values().sum(),
+            flagged: s.flagged,
+            queued,
+            in_flight: self.in_flight.load(std::sync::atomic::Ordering::Relaxed),
+            elapsed: self.started.elapsed(),
+        })
     }
 
     /// Adds seeds to the frontier (photo folders are read at once). Returns how many URLs were new.
@@ -494,18 +569,11 @@ impl Crawler {
                 let me = self.clone();
                 tasks.spawn(async move { me.process(lease).await });
             }
-            if last_progress.elapsed() >= self.config.progress_every {
+            self.in_flight
+                .store(tasks.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            if self.config.log_progress && last_progress.elapsed() >= self.config.progress_every {
                 last_progress = tokio::time::Instant::now();
-                let s = self.lock_summary().clone();
-                tracing::info!(
-                    run = self.run_id,
-                    pages = s.pages,
-                    images = s.images,
-                    flagged = s.flagged,
-                    errors = s.errors.values().sum::<u64>(),
-                    in_flight = tasks.len(),
-                    "crawl progress"
-                );
+                self.progress().await?.log(self.run_id, "crawl progress");
             }
             if claimed && tasks.len() < self.config.concurrency {
                 continue;
@@ -540,7 +608,15 @@ impl Crawler {
         if let Some((w, _)) = self.warc.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             w.sync()?;
         }
-        let summary = self.lock_summary().clone();
+        self.in_flight
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        let progress = self.progress().await?;
+        progress.log(self.run_id, "crawl finished");
+        let summary = {
+            let mut s = self.lock_summary();
+            s.elapsed_ms = u64::try_from(progress.elapsed.as_millis()).unwrap_or(u64::MAX);
+            s.clone()
+        };
         let status = match (&failure, summary.interrupted) {
             (Some(_), _) => "failed",
             (None, true) => "interrupted",

@@ -448,3 +448,44 @@ async fn scalar(db: &Db, sql: &str, bind: Option<i64>) -> Result<i64, StorageErr
     }
     Ok(q.fetch_one(db.pool()).await?)
 }
+
+/// A page's evidence reference as stored, for `kuzet evidence verify`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageEvidence {
+    /// Page id.
+    pub page_id: i64,
+    /// Page URL.
+    pub url: String,
+    /// Where its exchange was written.
+    pub warc: WarcRef,
+}
+
+/// Every page that has an evidence record, in id order.
+pub async fn page_evidence(db: &Db) -> Result<Vec<PageEvidence>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT id, url, warc_file, warc_offset, warc_length, warc_record_id, warc_digest \
+         FROM pages WHERE warc_file IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PageEvidence {
+                page_id: r.try_get("id")?,
+                url: r.try_get("url")?,
+                warc: WarcRef {
+                    file: r.try_get("warc_file")?,
+                    offset: r.try_get::<Option<i64>, _>("warc_offset")?.unwrap_or(0),
+                    length: r.try_get::<Option<i64>, _>("warc_length")?.unwrap_or(0),
+                    record_id: r
+                        .try_get::<Option<String>, _>("warc_record_id")?
+                        .unwrap_or_default(),
+                    digest: r
+                        .try_get::<Option<String>, _>("warc_digest")?
+                        .unwrap_or_default(),
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StorageError::from)
+}

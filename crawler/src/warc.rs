@@ -525,6 +525,54 @@ pub fn verify(path: &Path) -> Result<VerifyReport, WarcError> {
     Ok(verify_reader(BufReader::new(file)))
 }
 
+/// Why a database reference to an evidence record does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceProblem {
+    /// The WARC file is not there.
+    MissingFile,
+    /// No record with the referenced id starts at the referenced offset (deleted or moved).
+    MissingRecord(String),
+    /// The record is there but its block does not hash to the recorded digest.
+    Mismatch {
+        /// The digest recorded in the database.
+        expected: String,
+        /// The digest of the block as it is now.
+        actual: String,
+    },
+}
+
+/// Follows a database reference (file, offset, record id, block digest) and re-hashes the record.
+pub fn check_reference(
+    path: &Path,
+    offset: u64,
+    record_id: &str,
+    digest: &str,
+) -> Result<(), ReferenceProblem> {
+    if !path.is_file() {
+        return Err(ReferenceProblem::MissingFile);
+    }
+    let record =
+        read_record_at(path, offset).map_err(|e| ReferenceProblem::MissingRecord(e.to_string()))?;
+    let found = record.field("WARC-Record-ID").unwrap_or_default();
+    if found != record_id {
+        return Err(ReferenceProblem::MissingRecord(format!(
+            "record at offset {offset} is {found:?}, not {record_id:?}"
+        )));
+    }
+    let actual = sha256_digest(&record.block);
+    let same = match (parse_digest(digest), parse_digest(&actual)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    };
+    if !same {
+        return Err(ReferenceProblem::Mismatch {
+            expected: digest.to_string(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
 /// [`verify`] on any reader.
 pub fn verify_reader(input: impl BufRead) -> VerifyReport {
     let mut reader = WarcReader::new(input, 0, ReadLimits::default());

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use kuzet_crawler::crawl::{CrawlConfig, parse_seeds};
+use kuzet_crawler::crawl::parse_seeds;
 use kuzet_crawler::scope::{Scope, ScopeEntry};
 use kuzet_reporter::report::{self, GenerateOptions, IsoWeek, ReportLimits};
 use kuzet_reporter::web::{self, AppState, WebConfig};
@@ -132,21 +132,26 @@ async fn scheduled_crawl(
         .iter()
         .map(|s| s.parse::<ScopeEntry>().map_err(|e| anyhow::anyhow!("{e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut config = CrawlConfig {
-        max_pages: spec.max_pages,
-        max_depth: spec.max_depth,
-        evidence_dir: Some(PathBuf::from("evidence")),
-        ..CrawlConfig::default()
-    };
+    // The `[crawl]` limits apply; the job's own keys override them.
+    let (mut config, qr) = super::crawl::crawl_settings(&cfg.crawl)?;
+    config.max_pages = spec.max_pages;
+    config.max_depth = spec.max_depth;
+    config.evidence_dir = Some(PathBuf::from("evidence"));
     config.fetch.scope = Scope::new(scope);
     config.fetch.allow_private_addresses = spec.allow_private_addresses;
-    config.fetch.socks_proxy = Some(cfg.crawl.socks_proxy.clone());
     config.telegram_base = kuzet_crawler::url::parse_canonical(&cfg.telegram.base_url)
         .map_err(|e| anyhow::anyhow!("[telegram] base_url: {e}"))?;
     config.frontier.worker = format!("serve-{}", spec.name);
-    let (run, summary) = super::crawl::crawl_and_group(db, config, &seeds, async move {
-        let _ = shutdown.wait_for(|s| *s).await;
-    })
+    let (run, summary) = super::crawl::crawl_and_group_with(
+        db,
+        config,
+        &seeds,
+        async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        },
+        false,
+        qr,
+    )
     .await?;
     Ok(format!(
         "run {run}: {} pages, {} flagged",

@@ -20,7 +20,7 @@ fn shared_fixture() -> PathBuf {
     PathBuf::from("/work/shared/corpus/telegram-dev/serve.py")
 }
 
-struct Server(Child);
+pub struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -29,7 +29,7 @@ impl Drop for Server {
     }
 }
 
-fn start_fixture() -> (Server, u16) {
+pub fn start_fixture() -> (Server, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -101,11 +101,20 @@ fn crawl_a_channel_keep_evidence_and_verify_it() {
     assert_eq!(line["summary"]["pages"], 0, "{line}");
 
     let verify = run(
-        kuzet(dir.path()).args(["--format", "json", "evidence", "verify", "evidence"]),
+        kuzet(dir.path()).args([
+            "--db",
+            "sqlite://k.db",
+            "--format",
+            "json",
+            "evidence",
+            "verify",
+            "evidence",
+        ]),
         "",
     );
     assert!(verify.status.success(), "{}", stdout(&verify));
-    let report: serde_json::Value = serde_json::from_str(stdout(&verify).trim()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(stdout(&verify).lines().next().unwrap()).unwrap();
     assert_eq!(report["records"], 9);
     assert_eq!(report["mismatches"].as_array().map(Vec::len), Some(0));
     // Tamper with one byte: verify reports it and exits 1.
@@ -120,7 +129,7 @@ fn crawl_a_channel_keep_evidence_and_verify_it() {
     bytes[at] ^= 0x01;
     std::fs::write(&file, bytes).unwrap();
     let verify = run(
-        kuzet(dir.path()).args(["evidence", "verify", "evidence"]),
+        kuzet(dir.path()).args(["--db", "sqlite://k.db", "evidence", "verify", "evidence"]),
         "",
     );
     assert_eq!(verify.status.code(), Some(1));

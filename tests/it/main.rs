@@ -4,6 +4,7 @@
 mod classify;
 mod cli;
 mod crawl;
+mod crawl_stats;
 mod demo;
 mod ocr;
 mod report;
