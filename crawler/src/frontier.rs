@@ -13,6 +13,8 @@
 //!   `next_allowed_at` forward by its delay for each URL taken.
 //! - Failed fetches are retried with exponential backoff up to a limit.
 
+use std::collections::HashMap;
+
 use kuzet_storage::sqlx::{self, Row};
 use kuzet_storage::{Backend, Db, StorageError, now_ms};
 
@@ -97,46 +99,140 @@ impl Default for FrontierOptions {
     }
 }
 
+/// Rows per multi-row statement: 100 rows × 8 parameters stays under SQLite's oldest limit of
+/// 999 parameters.
+const BATCH_ROWS: usize = 100;
+
 /// Adds URLs not seen before; returns how many were new. Runs inside the caller's transaction so
 /// discovered links commit together with the page that linked them.
+///
+/// Cost: a few multi-row statements per 100 URLs (hosts, seen set, frontier), not one round-trip
+/// per URL.
 pub async fn enqueue(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     urls: &[NewUrl],
 ) -> Result<usize, StorageError> {
     let now = now_ms();
+    // One entry per key: the first occurrence wins, as with one insert after another.
+    let mut seen_here = std::collections::HashSet::new();
+    let urls: Vec<&NewUrl> = urls
+        .iter()
+        .filter(|u| seen_here.insert(u.url_hash.as_str()))
+        .collect();
     let mut added = 0;
-    for u in urls {
-        let inserted = sqlx::query(
-            "INSERT INTO seen_urls (url_hash, url, first_seen_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (url_hash) DO NOTHING",
-        )
-        .bind(&u.url_hash)
-        .bind(&u.url)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+    for chunk in urls.chunks(BATCH_ROWS) {
+        let mut sql = String::from("INSERT INTO seen_urls (url_hash, url, first_seen_at) VALUES ");
+        push_rows(&mut sql, chunk.len(), 3);
+        sql.push_str(" ON CONFLICT (url_hash) DO NOTHING RETURNING url_hash");
+        let mut q = sqlx::query(&sql);
+        for u in chunk {
+            q = q.bind(&u.url_hash).bind(&u.url).bind(now);
+        }
+        let new: std::collections::HashSet<String> = q
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<Result<_, _>>()?;
+        let fresh: Vec<&NewUrl> = chunk
+            .iter()
+            .copied()
+            .filter(|u| new.contains(&u.url_hash))
+            .collect();
+        if fresh.is_empty() {
             continue;
         }
-        let host_id = host_id_with_delay(tx, &u.host, u.host_delay_ms).await?;
-        sqlx::query(
+        let hosts = host_ids(tx, &fresh).await?;
+        let mut sql = String::from(
             "INSERT INTO frontier (url_hash, url, host_id, source_id, parent_page_id, depth, \
-             priority, kind, attempts, next_try_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
-        )
-        .bind(&u.url_hash)
-        .bind(&u.url)
-        .bind(host_id)
-        .bind(u.source_id)
-        .bind(u.parent_page_id)
-        .bind(u.depth)
-        .bind(u.priority)
-        .bind(u.kind)
-        .execute(&mut **tx)
-        .await?;
-        added += 1;
+             priority, kind, attempts, next_try_at) VALUES ",
+        );
+        for i in 0..fresh.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 8;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, 0)",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for u in &fresh {
+            q = q
+                .bind(&u.url_hash)
+                .bind(&u.url)
+                .bind(hosts.get(u.host.as_str()).copied().unwrap_or_default())
+                .bind(u.source_id)
+                .bind(u.parent_page_id)
+                .bind(u.depth)
+                .bind(u.priority)
+                .bind(u.kind);
+        }
+        q.execute(&mut **tx).await?;
+        added += fresh.len();
     }
     Ok(added)
+}
+
+/// `($1, $2, $3), ($4, $5, $6), …`: `rows` groups of `cols` parameters.
+fn push_rows(sql: &mut String, rows: usize, cols: usize) {
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * cols + c + 1));
+        }
+        sql.push(')');
+    }
+}
+
+/// Host ids of these URLs' hosts, rows created on first use with each URL's delay.
+async fn host_ids(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    urls: &[&NewUrl],
+) -> Result<HashMap<String, i64>, StorageError> {
+    let mut delays: Vec<(&str, i64)> = Vec::new();
+    for u in urls {
+        if !delays.iter().any(|(h, _)| *h == u.host) {
+            delays.push((&u.host, u.host_delay_ms.max(0)));
+        }
+    }
+    let mut sql = String::from("INSERT INTO hosts (host, crawl_delay_ms) VALUES ");
+    push_rows(&mut sql, delays.len(), 2);
+    sql.push_str(" ON CONFLICT (host) DO NOTHING");
+    let mut q = sqlx::query(&sql);
+    for (h, d) in &delays {
+        q = q.bind(*h).bind(*d);
+    }
+    q.execute(&mut **tx).await?;
+    let mut sql = String::from("SELECT id, host FROM hosts WHERE host IN (");
+    for i in 0..delays.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("${}", i + 1));
+    }
+    sql.push(')');
+    let mut q = sqlx::query(&sql);
+    for (h, _) in &delays {
+        q = q.bind(*h);
+    }
+    q.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>("host")?, r.try_get::<i64, _>("id")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StorageError::from)
 }
 
 /// The id of a host row, created on first use (with no delay).
