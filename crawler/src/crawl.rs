@@ -306,6 +306,7 @@ pub struct Crawler {
     host_delays: Mutex<HashMap<i64, i64>>,
     started: std::time::Instant,
     in_flight: std::sync::atomic::AtomicU64,
+    write_gate: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Crawler {
@@ -371,6 +372,7 @@ impl Crawler {
             host_delays: Mutex::new(HashMap::new()),
             started: std::time::Instant::now(),
             in_flight: std::sync::atomic::AtomicU64::new(0),
+            write_gate: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -395,6 +397,16 @@ impl Crawler {
             source_id: source,
             parent_page_id: parent,
             host_delay_ms: i64::try_from(delay.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// On SQLite, this process's writers take turns here, first come first served, rather than
+    /// racing for the file lock under the busy timeout (which a writer can lose again and again
+    /// when a hundred fetches finish together). PostgreSQL writers run concurrently.
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.db.backend() {
+            kuzet_storage::Backend::Sqlite => Some(self.write_gate.lock().await),
+            kuzet_storage::Backend::Postgres => None,
         }
     }
 
@@ -452,6 +464,7 @@ impl Crawler {
     }
 
     async fn enqueue(&self, urls: &[NewUrl]) -> Result<usize, CrawlError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.db.begin_write().await?;
         let n = frontier::enqueue(&mut tx, urls).await?;
         tx.commit().await.map_err(StorageError::from)?;
@@ -493,6 +506,7 @@ impl Crawler {
                 ..ImageRecord::default()
             };
             let (codes, links) = self.payload_leads(&photo.codes, 0, Some(source), None);
+            let _turn = self.write_turn().await;
             let mut tx = self.db.begin_write().await?;
             store::save_image(&mut tx, &record, &codes).await?;
             added += frontier::enqueue(&mut tx, &links).await?;
@@ -560,6 +574,7 @@ impl Crawler {
             // per batch rather than one per finished fetch.
             let batch = (self.config.concurrency / 4).max(1);
             let leases = if room >= batch || (room > 0 && tasks.is_empty()) {
+                let _turn = self.write_turn().await;
                 frontier::claim(&self.db, &self.config.frontier, room as i64).await?
             } else {
                 Vec::new()
@@ -633,6 +648,7 @@ impl Crawler {
     async fn process(&self, lease: Lease) -> Result<(), CrawlError> {
         let outcome = self.fetch_and_extract(&lease).await;
         let worker = self.config.frontier.worker.clone();
+        let _turn = self.write_turn().await;
         let mut tx = self.db.begin_write().await?;
         let (status, error_kind, error) = match &outcome {
             Outcome::Page { record, .. } => (Some(record.status), None, None),
@@ -696,6 +712,11 @@ impl Crawler {
         tx.commit().await.map_err(StorageError::from)?;
         self.lock_summary().discovered += discovered as u64;
         Ok(())
+    }
+
+    async fn host_fetch_starts(&self, host_id: i64, ms: i64) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
+        frontier::host_fetch_starts(&self.db, host_id, ms).await
     }
 
     fn count_error(&self, e: &FetchError) {
@@ -772,7 +793,7 @@ impl Crawler {
             .insert(lease.host_id, ms)
             != Some(ms);
         if (changed || ms > 0)
-            && let Err(e) = frontier::host_fetch_starts(&self.db, lease.host_id, ms).await
+            && let Err(e) = self.host_fetch_starts(lease.host_id, ms).await
         {
             tracing::warn!(error = %e, host_id = lease.host_id, "cannot store host delay");
         }
