@@ -100,6 +100,9 @@ pub struct CrawlSection {
     pub allow_private_addresses: bool,
     /// SOCKS5 proxy for .onion hosts (must be `socks5h://`).
     pub socks_proxy: String,
+    /// How long a worker's claim on a URL lasts, in seconds: a worker that dies loses its claims
+    /// after this long and other workers (or the next run) fetch those URLs again.
+    pub lease_secs: u64,
 }
 
 impl Default for CrawlSection {
@@ -108,6 +111,7 @@ impl Default for CrawlSection {
             scope: Vec::new(),
             allow_private_addresses: false,
             socks_proxy: "socks5h://127.0.0.1:9050".into(),
+            lease_secs: 60,
         }
     }
 }

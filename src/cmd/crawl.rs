@@ -61,6 +61,18 @@ pub struct CrawlArgs {
     /// This worker's name (default worker-<pid>).
     #[arg(long, value_name = "NAME")]
     pub worker: Option<String>,
+    /// How long this worker's claim on a URL lasts, in seconds (a killed worker's URLs are
+    /// fetched again after it). Default from `[crawl] lease_secs` (60).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub lease_secs: Option<u64>,
+    /// Longest time one fetch may take, in seconds (connect and read time-outs are capped by it
+    /// too). Default 60.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub fetch_timeout_secs: Option<u64>,
+    /// Fetch attempts per URL before a transient failure (time-out, connection error, 5xx) is
+    /// given up; retries back off exponentially from 5 s.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=20))]
+    pub max_attempts: i64,
 }
 
 /// Which pages get WARC evidence.
@@ -84,6 +96,24 @@ fn scope_entries(values: &[String]) -> anyhow::Result<Vec<ScopeEntry>> {
         .collect()
 }
 
+fn fetch_limits(timeout_secs: Option<u64>) -> FetchLimits {
+    let mut limits = FetchLimits::default();
+    if let Some(secs) = timeout_secs {
+        let total = Duration::from_secs(secs);
+        limits.total_timeout = total;
+        limits.read_timeout = limits.read_timeout.min(total);
+        limits.connect_timeout = limits.connect_timeout.min(total);
+    }
+    limits
+}
+
+/// This process's peak resident set size in KiB (Linux `VmHWM`), when the system reports it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let seeds = match &args.seeds {
         Some(path) => {
@@ -103,7 +133,7 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         .map_err(|e| UsageError(format!("--telegram-base: {e}")))?;
     let mut config = CrawlConfig {
         fetch: FetchConfig {
-            limits: FetchLimits::default(),
+            limits: fetch_limits(args.fetch_timeout_secs),
             // Flags replace the configured scope; without flags the config's scope applies.
             scope: Scope::new(scope_entries(if args.scope.is_empty() {
                 &crawl_cfg.scope
@@ -133,6 +163,12 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     if let Some(w) = &args.worker {
         config.frontier.worker = w.clone();
     }
+    config.frontier.max_attempts = args.max_attempts;
+    let lease_secs = args.lease_secs.unwrap_or(crawl_cfg.lease_secs);
+    if lease_secs == 0 {
+        return Err(UsageError("[crawl] lease_secs must be at least 1".into()).into());
+    }
+    config.frontier.lease_ms = i64::try_from(lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     for entry in scope_entries(&args.impolite_for)? {
         config
             .politeness
@@ -145,7 +181,8 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         tracing::warn!("interrupted: letting fetches in flight commit");
     })
     .await?;
-    ctx.emit(&json!({"run": run_id, "summary": summary}), || {
+    let peak = peak_rss_kib();
+    ctx.emit(&json!({"run": run_id, "summary": summary, "peak_rss_kib": peak}), || {
         let errors: Vec<String> = summary
             .errors
             .iter()

@@ -5,6 +5,8 @@ mod classify;
 mod cli;
 mod crawl;
 mod demo;
+mod fault;
+mod hostile;
 mod ocr;
 mod report;
 mod serve;
