@@ -138,6 +138,12 @@ pub struct CrawlSection {
     pub impolite_for: Vec<String>,
     /// How often a progress line is logged when stderr is not a terminal.
     pub progress_interval_ms: u64,
+    /// How long a worker's claim on a URL lasts, in seconds: a worker that dies loses its claims
+    /// after this long and other workers (or the next run) fetch those URLs again.
+    pub lease_secs: u64,
+    /// Fetch attempts per URL before a transient failure (time-out, connection error, 5xx) is
+    /// given up; retries back off exponentially.
+    pub max_attempts: u64,
 }
 
 impl Default for CrawlSection {
@@ -169,6 +175,8 @@ impl Default for CrawlSection {
             robots_ttl_secs: kuzet_crawler::robots::RobotsConfig::default().ttl.as_secs(),
             impolite_for: Vec::new(),
             progress_interval_ms: ms(crawl.progress_every),
+            lease_secs: u64::try_from(crawl.frontier.lease_ms / 1000).unwrap_or(60),
+            max_attempts: u64::try_from(crawl.frontier.max_attempts).unwrap_or(3),
         }
     }
 }

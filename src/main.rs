@@ -23,9 +23,6 @@ use crate::cmd::Context;
 pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
-    // `kuzet classify … | head` ends quietly when the reader goes away, as Unix tools do,
-    // instead of panicking on a broken pipe.
-    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -34,6 +31,21 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    // `kuzet classify … | head` ends quietly when the reader goes away, as Unix tools do,
+    // instead of panicking on a broken pipe. Only for commands that open no socket and start no
+    // child process: with the default SIGPIPE action, a write to a connection the peer has
+    // closed (a hostile web server, a dropped database connection) or to a dead child's pipe
+    // would kill the process outright (found by the hostile-host crawl test).
+    if matches!(
+        cli.command,
+        Command::Classify(_)
+            | Command::Rules(_)
+            | Command::Qr(_)
+            | Command::Eval(_)
+            | Command::Config(_)
+    ) {
+        sigpipe::reset();
+    }
     let env: Vec<(String, String)> = std::env::vars().collect();
     let config = match config::Config::load(cli.global.config.as_deref(), &env) {
         Ok(c) => c,

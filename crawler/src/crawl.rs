@@ -37,6 +37,10 @@ use crate::url::{UrlLimits, check_trap, parse_canonical, url_key};
 use crate::warc::{WarcError, WarcWriter};
 use kuzet_classifier::decode::decode;
 
+/// `fetch_log.error_kind` of a fetch whose result was dropped because its lease had expired and
+/// another worker had claimed the URL.
+pub const LEASE_LOST: &str = "lease_lost";
+
 /// Errors that stop a crawl (per-URL failures are recorded, never returned).
 #[derive(Debug, thiserror::Error)]
 pub enum CrawlError {
@@ -659,20 +663,35 @@ impl Crawler {
             Outcome::Failed(FetchError::HttpStatus { status, .. }) => Some(i64::from(*status)),
             _ => status,
         };
-        store::log_fetch(
-            &mut tx,
-            &FetchRecord {
-                run_id: self.run_id,
-                worker: &worker,
-                url_hash: &lease.url_hash,
-                url: &lease.url,
-                status,
-                error_kind,
-                error,
-                refetch: lease.attempts > 1,
-            },
-        )
-        .await?;
+        let record = FetchRecord {
+            run_id: self.run_id,
+            worker: &worker,
+            url_hash: &lease.url_hash,
+            url: &lease.url,
+            status,
+            error_kind,
+            error,
+            attempt: lease.attempts,
+            expired_lease_owner: lease.expired_owner.as_deref(),
+        };
+        // A lease that expired while this fetch ran and was taken over by another worker: that
+        // worker's fetch is the one stored; this one is only logged, so nothing is stored twice.
+        if !frontier::holds_in(&mut tx, self.db.backend(), &lease, &worker).await? {
+            let lost = FetchRecord {
+                error_kind: Some(LEASE_LOST),
+                error: Some("lease expired and was claimed by another worker".into()),
+                ..record
+            };
+            store::log_fetch(&mut tx, &lost).await?;
+            tx.commit().await.map_err(StorageError::from)?;
+            *self
+                .lock_summary()
+                .errors
+                .entry(LEASE_LOST.to_string())
+                .or_default() += 1;
+            return Ok(());
+        }
+        store::log_fetch(&mut tx, &record).await?;
         let mut discovered = 0;
         match outcome {
             Outcome::Page {

@@ -67,6 +67,9 @@ pub struct Lease {
     /// How many times this URL has been claimed, this claim included (2+ is a retry or a refetch
     /// after an expired lease).
     pub attempts: i64,
+    /// The worker whose lease on this URL had expired when this claim took it over (it died or
+    /// stalled mid-fetch): this fetch is a refetch, recorded as such in `fetch_log`.
+    pub expired_owner: Option<String>,
 }
 
 /// Claim and retry settings.
@@ -317,23 +320,36 @@ pub async fn claim(db: &Db, opts: &FrontierOptions, max: i64) -> Result<Vec<Leas
         let host_id: i64 = host.try_get("id")?;
         let delay: i64 = host.try_get("crawl_delay_ms")?;
         let take = if delay > 0 { 1 } else { opts.per_host }.min(remaining);
-        let rows = sqlx::query(&format!(
-            "UPDATE frontier SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM frontier WHERE host_id = $3 AND next_try_at <= $4 \
-                          AND (lease_expires_at IS NULL OR lease_expires_at < $4) \
-                          ORDER BY priority DESC, id LIMIT $5{lock}) \
-             RETURNING id, url, url_hash, host_id, depth, priority, kind, source_id, \
-                       parent_page_id, attempts"
+        // Pick (and on PostgreSQL lock) the rows first, reading whose lease expired, then take them.
+        let picked = sqlx::query(&format!(
+            "SELECT id, lease_owner FROM frontier WHERE host_id = $1 AND next_try_at <= $2 \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $2) \
+             ORDER BY priority DESC, id LIMIT $3{lock}"
         ))
-        .bind(&opts.worker)
-        .bind(now + opts.lease_ms)
         .bind(host_id)
         .bind(now)
         .bind(take)
         .fetch_all(&mut *tx)
         .await?;
+        let mut rows = Vec::with_capacity(picked.len());
+        for p in picked {
+            let id: i64 = p.try_get("id")?;
+            let expired_owner: Option<String> = p.try_get("lease_owner")?;
+            let row = sqlx::query(
+                "UPDATE frontier SET lease_owner = $1, lease_expires_at = $2, \
+                 attempts = attempts + 1 WHERE id = $3 \
+                 RETURNING id, url, url_hash, host_id, depth, priority, kind, source_id, \
+                           parent_page_id, attempts",
+            )
+            .bind(&opts.worker)
+            .bind(now + opts.lease_ms)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            rows.push((row, expired_owner));
+        }
         let n = rows.len() as i64;
-        for r in rows {
+        for (r, expired_owner) in rows {
             leases.push(Lease {
                 id: r.try_get("id")?,
                 url: r.try_get("url")?,
@@ -345,6 +361,7 @@ pub async fn claim(db: &Db, opts: &FrontierOptions, max: i64) -> Result<Vec<Leas
                 source_id: r.try_get("source_id")?,
                 parent_page_id: r.try_get("parent_page_id")?,
                 attempts: r.try_get("attempts")?,
+                expired_owner,
             });
         }
         sqlx::query("UPDATE hosts SET next_allowed_at = $1 WHERE id = $2")
@@ -358,6 +375,34 @@ pub async fn claim(db: &Db, opts: &FrontierOptions, max: i64) -> Result<Vec<Leas
     Ok(leases)
 }
 
+/// Whether this worker still holds `lease`, checked inside the transaction that would store the
+/// fetch's result (and, on PostgreSQL, locking the row until it commits, so no other worker can
+/// take it over in between). False when the lease expired and another worker claimed the URL: the
+/// result must then be dropped, since that worker's fetch will be the one stored.
+pub async fn holds_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    lease: &Lease,
+    worker: &str,
+) -> Result<bool, StorageError> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT id FROM frontier WHERE id = $1 AND lease_owner = $2 AND attempts = $3{lock}"
+    ))
+    .bind(lease.id)
+    .bind(worker)
+    .bind(lease.attempts)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// A lease is identified by (worker, attempts): `attempts` grows with every claim, so a worker
+/// whose own lease expired and that claimed the URL again holds only the newer claim.
+///
 /// Removes a fetched URL from the queue inside the transaction that stores its result. Returns
 /// false when this worker no longer held the lease (it expired and another worker claimed it).
 pub async fn remove_in(
@@ -365,12 +410,14 @@ pub async fn remove_in(
     lease: &Lease,
     worker: &str,
 ) -> Result<bool, StorageError> {
-    let n = sqlx::query("DELETE FROM frontier WHERE id = $1 AND lease_owner = $2")
-        .bind(lease.id)
-        .bind(worker)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("DELETE FROM frontier WHERE id = $1 AND lease_owner = $2 AND attempts = $3")
+            .bind(lease.id)
+            .bind(worker)
+            .bind(lease.attempts)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
     Ok(n == 1)
 }
 
@@ -390,11 +437,12 @@ pub async fn fail_in(
     let delay = opts.backoff_ms.saturating_mul(1_i64 << shift);
     sqlx::query(
         "UPDATE frontier SET lease_owner = NULL, lease_expires_at = NULL, next_try_at = $1 \
-         WHERE id = $2 AND lease_owner = $3",
+         WHERE id = $2 AND lease_owner = $3 AND attempts = $4",
     )
     .bind(now_ms() + delay)
     .bind(lease.id)
     .bind(&opts.worker)
+    .bind(lease.attempts)
     .execute(&mut **tx)
     .await?;
     Ok(false)
@@ -407,10 +455,11 @@ pub async fn release(db: &Db, leases: &[Lease], worker: &str) -> Result<(), Stor
     for l in leases {
         sqlx::query(
             "UPDATE frontier SET lease_owner = NULL, lease_expires_at = NULL, \
-             attempts = attempts - 1 WHERE id = $1 AND lease_owner = $2",
+             attempts = attempts - 1 WHERE id = $1 AND lease_owner = $2 AND attempts = $3",
         )
         .bind(l.id)
         .bind(worker)
+        .bind(l.attempts)
         .execute(&mut *tx)
         .await?;
     }
@@ -447,10 +496,15 @@ pub async fn stats(db: &Db) -> Result<QueueStats, StorageError> {
     })
 }
 
-/// The earliest time (ms) at which some queued URL becomes claimable, if any URL is queued.
+/// The earliest time (ms) at which some queued URL becomes claimable, if any URL is queued: the
+/// latest of its retry time, its host's politeness time and the expiry of its current lease.
 pub async fn next_due(db: &Db) -> Result<Option<i64>, StorageError> {
     let row = sqlx::query(
-        "SELECT MIN(CASE WHEN h.next_allowed_at > f.next_try_at THEN h.next_allowed_at \
+        "SELECT MIN(CASE WHEN h.next_allowed_at > f.next_try_at \
+                          AND h.next_allowed_at > COALESCE(f.lease_expires_at, 0) \
+                         THEN h.next_allowed_at \
+                         WHEN COALESCE(f.lease_expires_at, 0) > f.next_try_at \
+                         THEN f.lease_expires_at + 1 \
                          ELSE f.next_try_at END) AS due \
          FROM frontier f JOIN hosts h ON h.id = f.host_id",
     )

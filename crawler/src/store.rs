@@ -75,8 +75,11 @@ pub struct FetchRecord<'a> {
     pub error_kind: Option<&'a str>,
     /// Error message.
     pub error: Option<String>,
-    /// Fetched again after another worker's lease expired (or a retry).
-    pub refetch: bool,
+    /// Which claim of this URL this was (1 for the first; more after retries or expired leases).
+    pub attempt: i64,
+    /// Set when this fetch took over another worker's expired lease: that worker's name. Such a
+    /// fetch is a refetch (`fetch_log.refetch = 1`).
+    pub expired_lease_owner: Option<&'a str>,
 }
 
 /// Records a fetch attempt.
@@ -86,7 +89,8 @@ pub async fn log_fetch(
 ) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO fetch_log (run_id, worker, url_hash, url, fetched_at, status, error_kind, \
-         error, refetch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         error, refetch, attempt, expired_lease_owner) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(f.run_id)
     .bind(f.worker)
@@ -96,7 +100,9 @@ pub async fn log_fetch(
     .bind(f.status)
     .bind(f.error_kind)
     .bind(f.error.as_deref())
-    .bind(i64::from(f.refetch))
+    .bind(i64::from(f.expired_lease_owner.is_some()))
+    .bind(f.attempt)
+    .bind(f.expired_lease_owner)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -98,7 +98,8 @@ async fn completed_urls_leave_the_queue_with_their_page_and_links() {
                 status: Some(200),
                 error_kind: None,
                 error: None,
-                refetch: false,
+                attempt: lease.attempts,
+                expired_lease_owner: lease.expired_owner.as_deref(),
             },
         )
         .await
@@ -133,8 +134,25 @@ async fn expired_leases_are_claimed_again_and_counted_as_attempts() {
             t.backend()
         );
         assert_eq!(again[0].attempts, 2);
+        assert_eq!(first[0].expired_owner, None);
+        assert_eq!(
+            again[0].expired_owner.as_deref(),
+            Some("dead"),
+            "{:?}: the takeover of an expired lease is not recorded",
+            t.backend()
+        );
         // The dead worker can no longer complete it.
         let mut tx = t.db.begin_write().await.unwrap();
+        assert!(
+            !frontier::holds_in(&mut tx, t.backend(), &first[0], "dead")
+                .await
+                .unwrap()
+        );
+        assert!(
+            frontier::holds_in(&mut tx, t.backend(), &again[0], "alive")
+                .await
+                .unwrap()
+        );
         assert!(
             !frontier::remove_in(&mut tx, &first[0], "dead")
                 .await

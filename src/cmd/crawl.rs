@@ -114,6 +114,14 @@ pub struct LimitArgs {
     /// How often a progress line is logged (stderr not a terminal), milliseconds.
     #[arg(long, value_name = "MS")]
     pub progress_interval_ms: Option<u64>,
+    /// How long this worker's claim on a URL lasts, in seconds (a killed worker's URLs are
+    /// fetched again after it).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub lease_secs: Option<u64>,
+    /// Fetch attempts per URL before a transient failure (time-out, connection error, 5xx) is
+    /// given up; retries back off exponentially from 5 s.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub max_attempts: Option<u64>,
 }
 
 impl CrawlArgs {
@@ -146,6 +154,8 @@ impl CrawlArgs {
         set(&mut c.per_host_concurrency, l.per_host_concurrency);
         set(&mut c.robots_ttl_secs, l.robots_ttl_secs);
         set(&mut c.progress_interval_ms, l.progress_interval_ms);
+        set(&mut c.lease_secs, l.lease_secs);
+        set(&mut c.max_attempts, l.max_attempts);
         c
     }
 }
@@ -186,6 +196,25 @@ pub fn crawl_settings(c: &CrawlSection) -> anyhow::Result<(CrawlConfig, QrOption
         progress_every: ms(c.progress_interval_ms),
         ..CrawlConfig::default()
     };
+    if c.lease_secs == 0 {
+        return Err(UsageError("[crawl] lease_secs must be at least 1".into()).into());
+    }
+    if c.max_attempts == 0 {
+        return Err(UsageError("[crawl] max_attempts must be at least 1".into()).into());
+    }
+    config.frontier.lease_ms = i64::try_from(c.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    config.frontier.max_attempts = i64::try_from(c.max_attempts).unwrap_or(i64::MAX);
+    // No single wait outlasts the whole fetch.
+    config.fetch.limits.read_timeout = config
+        .fetch
+        .limits
+        .read_timeout
+        .min(config.fetch.limits.total_timeout);
+    config.fetch.limits.connect_timeout = config
+        .fetch
+        .limits
+        .connect_timeout
+        .min(config.fetch.limits.total_timeout);
     config.url_limits.max_len = usize_of(c.max_url_length);
     config.robots.ttl = Duration::from_secs(c.robots_ttl_secs);
     config.politeness.default.min_delay = ms(c.min_delay_ms);
@@ -221,6 +250,13 @@ fn scope_entries(key: &str, values: &[String]) -> anyhow::Result<Vec<ScopeEntry>
                 .map_err(|e| UsageError(format!("{key}: {e}")).into())
         })
         .collect()
+}
+
+/// This process's peak resident set size in KiB (Linux `VmHWM`), when the system reports it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -265,7 +301,8 @@ pub async fn run(args: CrawlArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         qr,
     )
     .await?;
-    ctx.emit(&json!({"run": run_id, "summary": summary}), || {
+    let peak = peak_rss_kib();
+    ctx.emit(&json!({"run": run_id, "summary": summary, "peak_rss_kib": peak}), || {
         let errors: Vec<String> = summary
             .errors
             .iter()

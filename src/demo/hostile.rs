@@ -15,7 +15,11 @@ use futures_util::stream;
 /// Size of the gzip bomb once inflated (the crawler's default body cap is 5 MiB).
 const BOMB_BYTES: usize = 16 << 20;
 /// Size of the oversized page.
-const HUGE_BYTES: usize = 24 << 20;
+const HUGE_BYTES: usize = 50 << 20;
+/// Size of the brotli bomb once inflated.
+const BROTLI_BYTES: usize = 64 << 20;
+/// Links on the link-flood page (all to one URL once fragments are dropped).
+const FLOOD_LINKS: usize = 10_000;
 
 pub async fn handle(port: u16, path: &str, _path_q: &str) -> Response {
     match path {
@@ -30,6 +34,12 @@ pub async fn handle(port: u16, path: &str, _path_q: &str) -> Response {
              <li><a href=\"/calendar/2026/11\">календарь</a></li>\
              <li><a href=\"/private/trap.html\">запрещено robots.txt</a></li>\
              <li><a href=\"http://127.0.0.6:{port}/oops\">битая ссылка</a></li>\
+             <li><a href=\"/brotli-bomb.html\">brotli-бомба</a></li>\
+             <li><a href=\"/endless.html\">бесконечная страница</a></li>\
+             <li><a href=\"/links.html\">10 000 ссылок</a></li>\
+             <li><a href=\"/broken-charset.html\">битая кодировка</a></li>\
+             <li><a href=\"https://127.0.0.6:{port}/tls.html\">https на порту без TLS</a></li>\
+             <li><a href=\"http://127.0.0.6:1/closed.html\">закрытый порт</a></li>\
              <li><a href=\"javascript:alert(1)\">javascript</a></li>\
              <li><a href=\"file:///etc/passwd\">file</a></li>\
              </ul><img src=\"/img/qr-js.png\"><img src=\"/img/qr-private.png\">\
@@ -40,6 +50,15 @@ pub async fn handle(port: u16, path: &str, _path_q: &str) -> Response {
         "/loop/b" => redirect("/loop/a"),
         "/go-private" => redirect("http://169.254.169.254/latest/meta-data/"),
         "/bomb.html" => gzip_bomb(),
+        "/brotli-bomb.html" => brotli_bomb(),
+        "/endless.html" => endless(),
+        "/links.html" => html(format!(
+            "<html><body>{}</body></html>",
+            (0..FLOOD_LINKS)
+                .map(|i| format!("<a href=\"/links.html#{i}\">ссылка {i}</a> "))
+                .collect::<String>()
+        )),
+        "/broken-charset.html" => broken_charset(),
         "/huge.html" => huge(),
         "/deep.html" => html(format!(
             "<html><body>{}глубоко{}</body></html>",
@@ -99,6 +118,8 @@ fn bytes_of(s: &'static str) -> axum::body::Bytes {
 }
 
 static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
+static BROTLI_BOMB: OnceLock<Vec<u8>> = OnceLock::new();
+static ROBOTS: OnceLock<Vec<u8>> = OnceLock::new();
 
 /// Compresses the gzip bomb once; call from a blocking thread at start-up, not from a handler.
 pub fn prepare() {
@@ -110,6 +131,79 @@ pub fn prepare() {
         }
         enc.finish().unwrap_or_default()
     });
+    BROTLI_BOMB.get_or_init(|| {
+        let mut out = Vec::new();
+        {
+            let mut enc = brotli::CompressorWriter::new(&mut out, 1 << 16, 5, 22);
+            let chunk = vec![b' '; 1 << 20];
+            for _ in 0..(BROTLI_BYTES >> 20) {
+                let _ = enc.write_all(&chunk);
+            }
+        }
+        out
+    });
+    ROBOTS.get_or_init(|| {
+        // Valid rules first, then 2 MiB of garbage: NUL bytes, invalid UTF-8, endless lines.
+        let mut r = b"User-agent: *\nDisallow: /private/\n".to_vec();
+        let junk: &[u8] =
+            b"Disallow \x00\xff\xfe: /\x80\x81?*$\r\rAllow::: \xc3\x28 crawl-delay: -1e309\n";
+        while r.len() < 2 << 20 {
+            r.extend_from_slice(junk);
+            r.extend_from_slice(&[b'x'; 997]);
+        }
+        r
+    });
+}
+
+/// A huge, malformed robots.txt (the crawler parses a bounded prefix).
+pub fn robots() -> Response {
+    match ROBOTS.get() {
+        Some(body) => bytes(body.clone(), "text/plain"),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response(),
+    }
+}
+
+fn brotli_bomb() -> Response {
+    let Some(body) = BROTLI_BOMB.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response();
+    };
+    let mut r = body.clone().into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+    r
+}
+
+/// A body that never ends, sent as fast as the client reads it.
+fn endless() -> Response {
+    let chunk = axum::body::Bytes::from("<p>ещё</p>".repeat(6_000));
+    let s = stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+    let mut r = Response::new(Body::from_stream(s));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// A charset label that does not exist, a contradicting meta tag and bytes valid in neither.
+fn broken_charset() -> Response {
+    let mut body = b"<html><head><meta charset=\"utf-7\"><meta http-equiv=\"Content-Type\" \
+        content=\"text/html; charset=x-no-such\"></head><body>"
+        .to_vec();
+    body.extend_from_slice(
+        b"\xff\xfe\xc3\x28\xa0\xa1 \xe2\x82 \xf0\x28\x8c\xbc \xcf\xf0\xe8\xe2\xe5\xf2",
+    );
+    body.extend_from_slice(b"</body></html>");
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=\"bogus-8\""),
+    );
+    r
 }
 
 fn gzip_bomb() -> Response {

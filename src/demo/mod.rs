@@ -172,6 +172,9 @@ async fn handle(State((site, host)): State<(Arc<Site>, u8)>, req: Request) -> Re
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
+    if path == "/robots.txt" && host == 6 {
+        return hostile::robots();
+    }
     if path == "/robots.txt" {
         return text(
             "User-agent: *\nDisallow: /private/\n",

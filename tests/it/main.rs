@@ -6,6 +6,8 @@ mod cli;
 mod crawl;
 mod crawl_stats;
 mod demo;
+mod fault;
+mod hostile;
 mod ocr;
 mod report;
 mod serve;
