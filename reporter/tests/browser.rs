@@ -188,6 +188,29 @@ async fn review_a_case_with_the_keyboard_approve_it_and_download_the_weekly_repo
         }
     };
 
+    let click = |css: String| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(&css))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    let logout = || {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css("form.logout button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait().for_element(Locator::Id("login")).await.unwrap();
+        }
+    };
     // Analyst 1: log in, open the queue, move with j/k, open with Enter, confirm with c.
     login("aigerim").await;
     shot("1-queue").await;
@@ -212,6 +235,18 @@ async fn review_a_case_with_the_keyboard_approve_it_and_download_the_weekly_repo
         "hostile text stays inert in the live DOM"
     );
     shot("2-case").await;
+    // n focuses the note field, d the dismissal reason (Escape leaves a field).
+    for (k, field) in [("n", "note-text"), ("d", "dismiss-reason")] {
+        key(k).await;
+        let active = c.active_element().await.unwrap().attr("id").await.unwrap();
+        assert_eq!(active.as_deref(), Some(field), "{k} focuses {field}");
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E00C}")
+            .await
+            .unwrap();
+    }
     key("c").await;
     c.wait()
         .for_element(Locator::Css("table.queue"))
@@ -227,13 +262,7 @@ async fn review_a_case_with_the_keyboard_approve_it_and_download_the_weekly_repo
     // The confirming analyst gets no approve button.
     c.goto(&format!("{base}/cases/{}", cases[0])).await.unwrap();
     assert!(c.find(Locator::Id("form-approve")).await.is_err());
-    c.find(Locator::Css("form.logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Id("login")).await.unwrap();
+    logout().await;
 
     // Analyst 2: approve forwarding with the keyboard.
     login("bolat").await;
@@ -254,13 +283,7 @@ async fn review_a_case_with_the_keyboard_approve_it_and_download_the_weekly_repo
     .await
     .unwrap();
     assert_eq!(approvals, 1);
-    c.find(Locator::Css("form.logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Id("login")).await.unwrap();
+    logout().await;
 
     // Liaison: generate this week's report on the Reports page and download it.
     login("dana").await;
@@ -278,12 +301,7 @@ async fn review_a_case_with_the_keyboard_approve_it_and_download_the_weekly_repo
     let week = IsoWeek::containing(kuzet_storage::now_ms(), offset).to_string();
     week_field.clear().await.unwrap();
     week_field.send_keys(&week).await.unwrap();
-    c.find(Locator::Css("form#generate button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click("form#generate button".to_string()).await;
     c.wait()
         .for_element(Locator::Css("a.dl-package"))
         .await
@@ -303,12 +321,7 @@ async fn review_a_case_with_the_keyboard_approve_it_and_download_the_weekly_repo
         ("pdf", format!("{stem}.pdf")),
         ("package", format!("kuzet-report-{week}.tar")),
     ] {
-        c.find(Locator::Css(&format!("#report-{report_id} a.dl-{kind}")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(format!("#report-{report_id} a.dl-{kind}")).await;
         let path = downloads.join(&file);
         let mut done = false;
         for _ in 0..200 {

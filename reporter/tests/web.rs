@@ -350,17 +350,7 @@ async fn hostile_page_content_is_shown_inert() {
         "/queue?status=all".to_string(),
         format!("/cases/{}", w.cases[0]),
     ] {
-        let res = w
-            .app
-            .clone()
-            .oneshot(
-                Request::get(&path)
-                    .header(header::COOKIE, &cookie)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let res = get(&w.app, &path, &cookie).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], CSP);
         let html = body(res).await;
@@ -418,17 +408,7 @@ async fn hostile_page_content_is_shown_inert() {
         }
     }
     // The API returns JSON (not HTML) with the values as data.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/api/cases/{}", w.cases[0]))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/api/cases/{}", w.cases[0]), &cookie).await;
     assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
     assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
@@ -640,17 +620,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
     };
     let id = w.cases[1];
     // Liaisons cannot see unconfirmed cases.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/api/cases/{id}"))
-                .header(header::COOKIE, &cl)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/api/cases/{id}"), &cl).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = w
         .app
@@ -700,17 +670,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(body(res).await.contains("forwarded"));
     // Liaison queue: only confirmed and forwarded.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get("/api/cases?status=all")
-                .header(header::COOKIE, &cl)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, "/api/cases?status=all", &cl).await;
     let v: Vec<serde_json::Value> = serde_json::from_str(&body(res).await).unwrap();
     assert!(
         !v.is_empty()
@@ -738,17 +698,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
     );
     assert_eq!(v[1]["status"], "dismissed");
     // The audit log, for admins.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get("/api/audit?limit=200")
-                .header(header::COOKIE, &ca)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, "/api/audit?limit=200", &ca).await;
     let v: Vec<serde_json::Value> = serde_json::from_str(&body(res).await).unwrap();
     for a in [
         "case.confirm",
@@ -765,17 +715,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
 async fn images_are_reencoded_and_warc_records_served_exactly() {
     let w = world().await;
     let (cookie, _) = login(&w.app, "aigerim").await;
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/images/{}", w.image))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/images/{}", w.image), &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -802,29 +742,9 @@ async fn images_are_reencoded_and_warc_records_served_exactly() {
     )
     .await
     .unwrap();
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/images/{sid}"))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/images/{sid}"), &cookie).await;
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/pages/{}/warc", w.pages[0]))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/pages/{}/warc", w.pages[0]), &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[header::CONTENT_TYPE], "application/warc");
     assert!(
@@ -1093,4 +1013,127 @@ async fn liaisons_generate_and_download_weekly_reports() {
     let (ca, _) = login(&w.app, "aigerim").await;
     let res = get(&w.app, &format!("/reports/{id2}/pdf"), &ca).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// The queue's filters and sorts, merge, split and bulk actions through the HTML forms, re-flagging
+/// a dismissed shop reopening it with its history, and the audit log page for admins.
+#[tokio::test]
+async fn forms_filter_merge_split_bulk_and_reflagging_reopens_with_history() {
+    let w = world().await;
+    let (c0, c1, c2) = (w.cases[0], w.cases[1], w.cases[2]);
+    let (cookie, csrf) = login(&w.app, "aigerim").await;
+    let rows = |html: &str| -> Vec<i64> {
+        html.split("<tr data-row id=\"case-")
+            .skip(1)
+            .filter_map(|s| s.split('"').next()?.parse().ok())
+            .collect()
+    };
+    let queue = |q: &'static str| {
+        let app = w.app.clone();
+        let cookie = cookie.clone();
+        async move { rows(&body(get(&app, &format!("/queue?{q}"), &cookie).await).await) }
+    };
+    assert_eq!(queue("status=all").await, [c0, c1, c2], "by score");
+    assert_eq!(queue("status=all&sort=newest").await, [c2, c1, c0]);
+    assert_eq!(queue("status=all&sort=oldest").await, [c0, c1, c2]);
+    assert_eq!(queue("status=all&source=onion").await, [c2]);
+    assert_eq!(queue("status=all&source=telegram").await, [c0]);
+    assert_eq!(queue("status=all&indicator=BC1QXYZ").await, [c0]);
+    assert_eq!(queue("status=confirmed").await, [c0]);
+    assert_eq!(queue("").await, [c1, c2], "open cases by default");
+    // Merge c2 into c1 (the older one is kept), then split its onion page out again.
+    let res = post_form(
+        &w.app,
+        &format!("/cases/{c2}/merge"),
+        &cookie,
+        &format!("cases={c1}&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        format!("/cases/{c1}").as_str()
+    );
+    let merged: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM cases WHERE id = $1")
+        .bind(c2)
+        .fetch_one(w.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(merged, Some(c1));
+    assert_eq!(queue("").await, [c1]);
+    let res = post_form(
+        &w.app,
+        &format!("/cases/{c1}/split"),
+        &cookie,
+        &format!("pages={}&csrf={csrf}", w.pages[3]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let new: i64 = sqlx::query_scalar("SELECT case_id FROM case_pages WHERE page_id = $1")
+        .bind(w.pages[3])
+        .fetch_one(w.state.db.pool())
+        .await
+        .unwrap();
+    assert!(new != c1 && new != c2);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        format!("/cases/{new}").as_str()
+    );
+    // Bulk dismiss both open cases from the queue form.
+    let res = post_form(
+        &w.app,
+        "/cases/bulk",
+        &cookie,
+        &format!("ids={c1}&ids={new}&action=dismiss&text=duplicate&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(queue("").await.is_empty());
+    assert_eq!(queue("status=dismissed").await.len(), 2);
+    // A bulk action that cannot apply says which case failed.
+    let res = post_form(
+        &w.app,
+        "/cases/bulk",
+        &cookie,
+        &format!("ids={c1}&action=confirm&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(body(res).await.contains(&format!("case {c1}")));
+    // The shop is flagged again (a new page with the same phone): c1 reopens, history kept.
+    fixture::page(
+        &w.state.db,
+        &fixture::PageSpec {
+            url: "http://other-mirror.test/",
+            title: "other shop again",
+            text: "гашиш",
+            indicators: &[("phone", "+77011234567")],
+            ..fixture::PageSpec::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (root, root_csrf) = login(&w.app, "root").await;
+    let res = post_form(
+        &w.app,
+        "/cases/rebuild",
+        &root,
+        &format!("csrf={root_csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(queue("").await, [c1], "reopened");
+    let html = body(get(&w.app, &format!("/cases/{c1}"), &cookie).await).await;
+    let dismiss = html
+        .find("duplicate")
+        .expect("the dismissal reason is kept");
+    let reopen = html
+        .find("re-flagged")
+        .expect("the reopening is in the history");
+    assert!(dismiss < reopen, "history in order");
+    // Admins read every one of these actions in the audit log page.
+    let audit = body(get(&w.app, "/audit", &root).await).await;
+    for a in ["case.merge", "case.split", "case.dismiss", "case.reopen"] {
+        assert!(audit.contains(a), "{a} in the audit page");
+    }
 }
