@@ -2,6 +2,11 @@
 //! against a baseline measured in the same run — a bare `SELECT` of the same case rows.
 //!
 //! Run: `cargo bench -p kuzet-reporter --bench queue` (env `KUZET_BENCH_CASES`, default 10000).
+//!
+//! Each figure is the median of 15 runs of wall time, and beside it the CPU time of the whole
+//! process (every thread, including sqlx's SQLite worker) over the same runs, from
+//! `/proc/self/task/*/schedstat`: on the shared, loaded machine wall time includes waiting for a
+//! core, CPU time does not.
 
 use std::time::{Duration, Instant};
 
@@ -16,19 +21,40 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-async fn time<F, Fut>(runs: usize, mut f: F) -> Duration
+/// CPU time of every thread of this process so far (Linux; 0 elsewhere).
+fn process_cpu() -> Duration {
+    let mut ns: u64 = 0;
+    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+        for t in dir.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    Duration::from_nanos(ns)
+}
+
+/// (median wall time, median process CPU time) of `runs` runs after one warm-up.
+async fn time<F, Fut>(runs: usize, mut f: F) -> (Duration, Duration)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
     f().await; // warm-up
-    let mut v = Vec::with_capacity(runs);
+    let mut wall = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
     for _ in 0..runs {
+        let c = process_cpu();
         let t = Instant::now();
         f().await;
-        v.push(t.elapsed());
+        wall.push(t.elapsed());
+        cpu.push(process_cpu().saturating_sub(c));
     }
-    median(v)
+    (median(wall), median(cpu))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -107,12 +133,64 @@ async fn main() {
             .expect("render");
     })
     .await;
-    let ratio = full.as_secs_f64() / baseline.as_secs_f64();
-    println!("queue bench: {n} cases on SQLite, median of {runs} runs");
-    println!("  baseline bare SELECT of {n} case rows: {baseline:.1?}");
+    let json_baseline = time(runs, || async {
+        let j: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(id, status, score, title, created_at, updated_at)) \
+             FROM (SELECT id, status, score, title, created_at, updated_at FROM cases \
+             WHERE merged_into IS NULL ORDER BY score DESC, created_at ASC, id ASC LIMIT 10000)",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("select");
+        assert!(j.len() > n * 20);
+    })
+    .await;
+    let all_filter = kuzet_reporter::cases::QueueFilter {
+        limit: 10_000,
+        ..Default::default()
+    };
+    let list_rows = time(runs, || async {
+        let l = cases::list_with(&db, &all_filter, cases::Fetch::Rows)
+            .await
+            .expect("list");
+        assert_eq!(l.len(), n.min(10_000));
+    })
+    .await;
+    let list_only = time(runs, || async {
+        let l = cases::list(&db, &all_filter).await.expect("list");
+        assert_eq!(l.len(), n.min(10_000));
+    })
+    .await;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let row = |name: &str, (w, c): (Duration, Duration)| {
+        println!(
+            "  {name:<62} wall {:>8.1} ms ({:>5.2}x)   cpu {:>8.1} ms ({:>5.2}x)",
+            ms(w),
+            ms(w) / ms(baseline.0),
+            ms(c),
+            ms(c) / ms(baseline.1),
+        );
+    };
     println!(
-        "  queue page, all {n} cases (query + URLs + indicators + template): {full:.1?}  ({ratio:.1}x baseline)"
+        "queue bench: {n} cases on SQLite, median of {runs} runs; ratios against the bare SELECT"
     );
-    println!("  queue page, default page of 200 open cases: {default_page:.1?}");
+    row(
+        &format!("baseline: bare SELECT of {n} case rows (row by row)"),
+        baseline,
+    );
+    row("the same rows as one json_group_array row", json_baseline);
+    row(
+        &format!("cases::list, all {n}, row by row (before; PostgreSQL's path)"),
+        list_rows,
+    );
+    row(
+        &format!("cases::list, all {n}, JSON rows (after; SQLite's path)"),
+        list_only,
+    );
+    row(
+        &format!("queue page, all {n} cases (list + askama render)"),
+        full,
+    );
+    row("queue page, default page of 200 open cases", default_page);
     t.cleanup().await.expect("cleanup");
 }

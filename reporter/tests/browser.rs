@@ -2,8 +2,8 @@
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (CI's `.ci/run` installs them).
 //! Without `chromedriver` on PATH the test prints `SKIPPED (browser)` and passes, unless
-//! `KUZET_REQUIRE_BROWSER=1`, which turns the absence into a failure. Screenshots go to
-//! `target/test-artifacts/`.
+//! `KUZET_REQUIRE_BROWSER=1`, which turns the absence into a failure. Screenshots (and the files
+//! the browser downloaded) are kept in `target/test-artifacts/browser/`.
 
 mod common;
 
@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
+use kuzet_reporter::report::IsoWeek;
 use kuzet_reporter::web::{self, AppState, WebConfig};
 use kuzet_storage::testing::TestDb;
 
@@ -34,14 +35,14 @@ impl Drop for Driver {
 fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .parent()
-        .map(|p| p.join("test-artifacts"))
-        .unwrap_or_else(|| PathBuf::from("test-artifacts"));
+        .map(|p| p.join("test-artifacts").join("browser"))
+        .unwrap_or_else(|| PathBuf::from("test-artifacts/browser"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 #[tokio::test]
-async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
+async fn review_a_case_with_the_keyboard_approve_it_and_download_the_weekly_report() {
     let Some(driver_bin) = find_on_path("chromedriver") else {
         assert!(
             std::env::var("KUZET_REQUIRE_BROWSER").as_deref() != Ok("1"),
@@ -55,7 +56,15 @@ async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
     let t = TestDb::sqlite().await.unwrap();
     common::users(&t.db).await;
     let (cases, _) = common::world(&t.db).await;
-    let state = AppState::new(t.db.clone(), WebConfig::default());
+    let reports = tempfile::tempdir().unwrap();
+    let state = AppState::new(
+        t.db.clone(),
+        WebConfig {
+            report_dir: Some(reports.path().to_path_buf()),
+            ..WebConfig::default()
+        },
+    );
+    let offset = state.cfg.report_utc_offset_minutes;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -96,6 +105,17 @@ async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
             format!("--user-data-dir={}", profile.path().display()),
         ]
     });
+    // Downloads land in the artifacts folder without a prompt.
+    let out = artifacts();
+    let downloads = out.join("downloads");
+    let _ = std::fs::remove_dir_all(&downloads);
+    std::fs::create_dir_all(&downloads).unwrap();
+    opts["prefs"] = serde_json::json!({
+        "download.default_directory": downloads.display().to_string(),
+        "download.prompt_for_download": false,
+        "download.directory_upgrade": true,
+        "safebrowsing.enabled": false,
+    });
     if let Some(bin) = find_on_path("chromium") {
         opts["binary"] = serde_json::Value::String(bin.display().to_string());
     }
@@ -107,13 +127,12 @@ async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("start a chromium session");
-    let out = artifacts();
     let shot = |name: &'static str| {
         let c = c.clone();
         let out = out.clone();
         async move {
             let png = c.screenshot().await.unwrap();
-            std::fs::write(out.join(format!("browser-{name}.png")), png).unwrap();
+            std::fs::write(out.join(format!("{name}.png")), png).unwrap();
         }
     };
     let login = |name: &'static str| {
@@ -169,6 +188,29 @@ async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
         }
     };
 
+    let click = |css: String| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(&css))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    let logout = || {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css("form.logout button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait().for_element(Locator::Id("login")).await.unwrap();
+        }
+    };
     // Analyst 1: log in, open the queue, move with j/k, open with Enter, confirm with c.
     login("aigerim").await;
     shot("1-queue").await;
@@ -193,6 +235,18 @@ async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
         "hostile text stays inert in the live DOM"
     );
     shot("2-case").await;
+    // n focuses the note field, d the dismissal reason (Escape leaves a field).
+    for (k, field) in [("n", "note-text"), ("d", "dismiss-reason")] {
+        key(k).await;
+        let active = c.active_element().await.unwrap().attr("id").await.unwrap();
+        assert_eq!(active.as_deref(), Some(field), "{k} focuses {field}");
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E00C}")
+            .await
+            .unwrap();
+    }
     key("c").await;
     c.wait()
         .for_element(Locator::Css("table.queue"))
@@ -208,13 +262,7 @@ async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
     // The confirming analyst gets no approve button.
     c.goto(&format!("{base}/cases/{}", cases[0])).await.unwrap();
     assert!(c.find(Locator::Id("form-approve")).await.is_err());
-    c.find(Locator::Css("form.logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Id("login")).await.unwrap();
+    logout().await;
 
     // Analyst 2: approve forwarding with the keyboard.
     login("bolat").await;
@@ -235,6 +283,87 @@ async fn review_a_case_with_the_keyboard_and_approve_as_a_second_analyst() {
     .await
     .unwrap();
     assert_eq!(approvals, 1);
+    logout().await;
+
+    // Liaison: generate this week's report on the Reports page and download it.
+    login("dana").await;
+    c.find(Locator::LinkText("Reports"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let week_field = c
+        .wait()
+        .for_element(Locator::Css("form#generate input[name=week]"))
+        .await
+        .unwrap();
+    let week = IsoWeek::containing(kuzet_storage::now_ms(), offset).to_string();
+    week_field.clear().await.unwrap();
+    week_field.send_keys(&week).await.unwrap();
+    click("form#generate button".to_string()).await;
+    c.wait()
+        .for_element(Locator::Css("a.dl-package"))
+        .await
+        .unwrap();
+    shot("5-reports").await;
+    let (report_id, by): (i64, String) =
+        sqlx::query_as("SELECT id, generated_by FROM reports ORDER BY id DESC LIMIT 1")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(by, "dana");
+    let pkg = reports.path().join(format!("kuzet-report-{week}"));
+    let stem = format!("kuzet-{week}");
+    for (kind, file) in [
+        ("html", format!("{stem}.html")),
+        ("csv", format!("{stem}.csv")),
+        ("pdf", format!("{stem}.pdf")),
+        ("package", format!("kuzet-report-{week}.tar")),
+    ] {
+        click(format!("#report-{report_id} a.dl-{kind}")).await;
+        let path = downloads.join(&file);
+        let mut done = false;
+        for _ in 0..200 {
+            if path.is_file() && !downloads.join(format!("{file}.crdownload")).exists() {
+                done = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(done, "the browser downloaded {file}");
+        let got = std::fs::read(&path).unwrap();
+        if kind == "package" {
+            assert_eq!(&got[257..263], b"ustar\0", "a tar file");
+            assert!(got.windows(15).any(|w| w == b"MANIFEST.sha256"));
+        } else {
+            assert_eq!(
+                got,
+                std::fs::read(pkg.join(&file)).unwrap(),
+                "{file} as written"
+            );
+        }
+    }
+    // Open the downloaded HTML report in the browser: the confirmed case is there, inert.
+    c.goto(&format!(
+        "file://{}",
+        downloads.join(format!("{stem}.html")).display()
+    ))
+    .await
+    .unwrap();
+    let text = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("evil.test"), "{text}");
+    assert!(
+        text.contains(common::XSS_TITLE),
+        "the hostile title shows as text"
+    );
+    shot("6-report-html").await;
 
     c.close().await.unwrap();
     let _ = stop.send(());

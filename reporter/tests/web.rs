@@ -70,6 +70,7 @@ async fn world_with(cfg: WebConfig) -> World {
     .unwrap();
     let cfg = WebConfig {
         evidence_dir: Some(dir.path().to_path_buf()),
+        report_dir: Some(dir.path().join("reports")),
         ..cfg
     };
     let state = AppState::new(t.db.clone(), cfg);
@@ -138,6 +139,43 @@ fn concrete(path: &str, w: &World) -> String {
         w.cases[0]
     };
     path.replace("{id}", &id.to_string())
+        .replace("{kind}", "csv")
+}
+
+/// A GET with the session cookie, through the router.
+async fn get(app: &Router, path: &str, cookie: &str) -> Response<Body> {
+    let req = Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    app.clone().oneshot(req).await.unwrap()
+}
+
+/// A urlencoded form POST with the session cookie (the body carries the CSRF field, or not).
+async fn post_form(app: &Router, path: &str, cookie: &str, form: &str) -> Response<Body> {
+    let req = Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_string()))
+        .unwrap();
+    app.clone().oneshot(req).await.unwrap()
+}
+
+/// A JSON POST with the session cookie and the CSRF header.
+async fn post_json(
+    app: &Router,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    json: &str,
+) -> Response<Body> {
+    let req = Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header("x-csrf-token", csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json.to_string()))
+        .unwrap();
+    app.clone().oneshot(req).await.unwrap()
 }
 
 #[tokio::test]
@@ -312,17 +350,7 @@ async fn hostile_page_content_is_shown_inert() {
         "/queue?status=all".to_string(),
         format!("/cases/{}", w.cases[0]),
     ] {
-        let res = w
-            .app
-            .clone()
-            .oneshot(
-                Request::get(&path)
-                    .header(header::COOKIE, &cookie)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let res = get(&w.app, &path, &cookie).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], CSP);
         let html = body(res).await;
@@ -380,17 +408,7 @@ async fn hostile_page_content_is_shown_inert() {
         }
     }
     // The API returns JSON (not HTML) with the values as data.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/api/cases/{}", w.cases[0]))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/api/cases/{}", w.cases[0]), &cookie).await;
     assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
     assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
@@ -602,17 +620,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
     };
     let id = w.cases[1];
     // Liaisons cannot see unconfirmed cases.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/api/cases/{id}"))
-                .header(header::COOKIE, &cl)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/api/cases/{id}"), &cl).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = w
         .app
@@ -662,17 +670,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(body(res).await.contains("forwarded"));
     // Liaison queue: only confirmed and forwarded.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get("/api/cases?status=all")
-                .header(header::COOKIE, &cl)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, "/api/cases?status=all", &cl).await;
     let v: Vec<serde_json::Value> = serde_json::from_str(&body(res).await).unwrap();
     assert!(
         !v.is_empty()
@@ -700,17 +698,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
     );
     assert_eq!(v[1]["status"], "dismissed");
     // The audit log, for admins.
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get("/api/audit?limit=200")
-                .header(header::COOKIE, &ca)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, "/api/audit?limit=200", &ca).await;
     let v: Vec<serde_json::Value> = serde_json::from_str(&body(res).await).unwrap();
     for a in [
         "case.confirm",
@@ -727,17 +715,7 @@ async fn api_mirrors_the_workflow_with_four_eyes_and_liaison_visibility() {
 async fn images_are_reencoded_and_warc_records_served_exactly() {
     let w = world().await;
     let (cookie, _) = login(&w.app, "aigerim").await;
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/images/{}", w.image))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/images/{}", w.image), &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -764,29 +742,9 @@ async fn images_are_reencoded_and_warc_records_served_exactly() {
     )
     .await
     .unwrap();
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/images/{sid}"))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/images/{sid}"), &cookie).await;
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let res = w
-        .app
-        .clone()
-        .oneshot(
-            Request::get(format!("/pages/{}/warc", w.pages[0]))
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get(&w.app, &format!("/pages/{}/warc", w.pages[0]), &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[header::CONTENT_TYPE], "application/warc");
     assert!(
@@ -861,4 +819,321 @@ async fn healthz_and_metrics_report_the_database() {
     );
     assert!(text.contains("kuzet_queue_urls "), "{text}");
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}
+
+/// Liaisons list, generate (CSRF-checked, audited) and download weekly reports; downloads are
+/// attachments with their content types, served only from files recorded for the report.
+#[tokio::test]
+async fn liaisons_generate_and_download_weekly_reports() {
+    let w = world().await;
+    let (cookie, csrf) = login(&w.app, "dana").await;
+    let week = kuzet_reporter::report::IsoWeek::containing(
+        kuzet_storage::now_ms(),
+        w.state.cfg.report_utc_offset_minutes,
+    )
+    .to_string();
+    let res = get(&w.app, "/reports", &cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body(res).await;
+    assert!(html.contains("id=\"generate\""), "{html}");
+    assert!(html.contains("No reports yet."), "{html}");
+    // No CSRF field: refused, nothing generated.
+    let res = post_form(&w.app, "/reports", &cookie, &format!("week={week}")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.headers()["x-kuzet-denied"], "csrf");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
+        .fetch_one(w.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // A bad week is a 400.
+    let res = post_form(
+        &w.app,
+        "/reports",
+        &cookie,
+        &format!("week=2026-W99&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = post_form(
+        &w.app,
+        "/reports",
+        &cookie,
+        &format!("week={week}&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", body(res).await);
+    let (id, by): (i64, String) =
+        sqlx::query_as("SELECT id, generated_by FROM reports ORDER BY id DESC LIMIT 1")
+            .fetch_one(w.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(by, "dana");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'report.generate' AND actor = 'dana' AND target = $1",
+    )
+    .bind(format!("report:{id}"))
+    .fetch_one(w.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    let html = body(get(&w.app, "/reports", &cookie).await).await;
+    for k in ["html", "pdf", "csv", "stix", "package"] {
+        assert!(
+            html.contains(&format!("href=\"/reports/{id}/{k}\"")),
+            "{k}: {html}"
+        );
+    }
+    // The API lists the same report with its files and download links.
+    let v: serde_json::Value =
+        serde_json::from_str(&body(get(&w.app, "/api/reports", &cookie).await).await).unwrap();
+    assert_eq!(v[0]["id"], id);
+    assert_eq!(v[0]["week"], week.as_str());
+    assert_eq!(v[0]["downloads"]["pdf"], format!("/reports/{id}/pdf"));
+    let dir = w
+        ._dir
+        .path()
+        .join("reports")
+        .join(format!("kuzet-report-{week}"));
+    let stem = format!("kuzet-{week}");
+    for (kind, ct, file) in [
+        ("html", "text/html; charset=utf-8", format!("{stem}.html")),
+        ("pdf", "application/pdf", format!("{stem}.pdf")),
+        ("csv", "text/csv; charset=utf-8", format!("{stem}.csv")),
+        (
+            "stix",
+            "application/stix+json;version=2.1",
+            format!("{stem}.stix.json"),
+        ),
+    ] {
+        let res = get(&w.app, &format!("/reports/{id}/{kind}"), &cookie).await;
+        assert_eq!(res.status(), StatusCode::OK, "{kind}");
+        assert_eq!(res.headers()[header::CONTENT_TYPE], ct, "{kind}");
+        assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(
+            res.headers()[header::CONTENT_DISPOSITION],
+            format!("attachment; filename=\"{file}\"").as_str()
+        );
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(bytes, std::fs::read(dir.join(&file)).unwrap(), "{kind}");
+    }
+    let csv = std::fs::read_to_string(dir.join(format!("{stem}.csv"))).unwrap();
+    assert!(
+        csv.contains("evil.test"),
+        "the confirmed case is in the report: {csv}"
+    );
+    // The evidence package: one tar with the manifest, the report files and the WARC record.
+    let res = get(&w.app, &format!("/reports/{id}/package"), &cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/x-tar");
+    assert_eq!(
+        res.headers()[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"kuzet-report-{week}.tar\"").as_str()
+    );
+    let len: usize = res.headers()[header::CONTENT_LENGTH]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tar = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(tar.len(), len);
+    let mut names = Vec::new();
+    let mut at = 0;
+    while at + 512 <= tar.len() && tar[at] != 0 {
+        let h = &tar[at..at + 512];
+        assert_eq!(&h[257..263], b"ustar\0");
+        let name =
+            String::from_utf8(h[..100].iter().take_while(|b| **b != 0).copied().collect()).unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&h[124..135]).unwrap(), 8).unwrap();
+        let rel = name
+            .strip_prefix(&format!("kuzet-report-{week}/"))
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            &tar[at + 512..at + 512 + size],
+            std::fs::read(dir.join(&rel)).unwrap().as_slice(),
+            "{rel}"
+        );
+        names.push(rel);
+        at += 512 + size.div_ceil(512) * 512;
+    }
+    assert!(names.contains(&"MANIFEST.sha256".to_string()), "{names:?}");
+    assert!(
+        names.contains(&format!("evidence/page-{}.warc", w.pages[0])),
+        "{names:?}"
+    );
+    assert!(names.contains(&format!("{stem}.pdf")), "{names:?}");
+    // Only recorded kinds, only recorded files, never outside the package.
+    for bad in [
+        "manifest",
+        "evidence",
+        "..%2F..%2Fcrawl.warc",
+        "MANIFEST.sha256",
+    ] {
+        let res = get(&w.app, &format!("/reports/{id}/{bad}"), &cookie).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+    let res = get(&w.app, &format!("/reports/{}/csv", id + 100), &cookie).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    sqlx::query(
+        "UPDATE report_files SET name = '../../crawl.warc' WHERE report_id = $1 AND kind = 'csv'",
+    )
+    .bind(id)
+    .execute(w.state.db.pool())
+    .await
+    .unwrap();
+    let res = get(&w.app, &format!("/reports/{id}/csv"), &cookie).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "a recorded name leaving the folder is refused"
+    );
+    // Generating the week again (JSON API) replaces the folder: the older report's files are gone.
+    let res = post_json(
+        &w.app,
+        "/api/reports",
+        &cookie,
+        &csrf,
+        &format!(r#"{{"week":"{week}"}}"#),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    let id2 = v["id"].as_i64().unwrap();
+    assert!(id2 > id);
+    assert_eq!(v["cases"], 1);
+    assert_eq!(v["downloads"]["csv"], format!("/reports/{id2}/csv"));
+    // The STIX bundle carries the generation time, so the manifest changed and the older report
+    // answers 410 Gone instead of serving the newer files under its name.
+    let res = get(&w.app, &format!("/reports/{id}/pdf"), &cookie).await;
+    assert_eq!(res.status(), StatusCode::GONE);
+    let res = get(&w.app, &format!("/reports/{id2}/pdf"), &cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Analysts may not open reports.
+    let (ca, _) = login(&w.app, "aigerim").await;
+    let res = get(&w.app, &format!("/reports/{id2}/pdf"), &ca).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// The queue's filters and sorts, merge, split and bulk actions through the HTML forms, re-flagging
+/// a dismissed shop reopening it with its history, and the audit log page for admins.
+#[tokio::test]
+async fn forms_filter_merge_split_bulk_and_reflagging_reopens_with_history() {
+    let w = world().await;
+    let (c0, c1, c2) = (w.cases[0], w.cases[1], w.cases[2]);
+    let (cookie, csrf) = login(&w.app, "aigerim").await;
+    let rows = |html: &str| -> Vec<i64> {
+        html.split("<tr data-row id=\"case-")
+            .skip(1)
+            .filter_map(|s| s.split('"').next()?.parse().ok())
+            .collect()
+    };
+    let queue = |q: &'static str| {
+        let app = w.app.clone();
+        let cookie = cookie.clone();
+        async move { rows(&body(get(&app, &format!("/queue?{q}"), &cookie).await).await) }
+    };
+    assert_eq!(queue("status=all").await, [c0, c1, c2], "by score");
+    assert_eq!(queue("status=all&sort=newest").await, [c2, c1, c0]);
+    assert_eq!(queue("status=all&sort=oldest").await, [c0, c1, c2]);
+    assert_eq!(queue("status=all&source=onion").await, [c2]);
+    assert_eq!(queue("status=all&source=telegram").await, [c0]);
+    assert_eq!(queue("status=all&indicator=BC1QXYZ").await, [c0]);
+    assert_eq!(queue("status=confirmed").await, [c0]);
+    assert_eq!(queue("").await, [c1, c2], "open cases by default");
+    // Merge c2 into c1 (the older one is kept), then split its onion page out again.
+    let res = post_form(
+        &w.app,
+        &format!("/cases/{c2}/merge"),
+        &cookie,
+        &format!("cases={c1}&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        format!("/cases/{c1}").as_str()
+    );
+    let merged: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM cases WHERE id = $1")
+        .bind(c2)
+        .fetch_one(w.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(merged, Some(c1));
+    assert_eq!(queue("").await, [c1]);
+    let res = post_form(
+        &w.app,
+        &format!("/cases/{c1}/split"),
+        &cookie,
+        &format!("pages={}&csrf={csrf}", w.pages[3]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let new: i64 = sqlx::query_scalar("SELECT case_id FROM case_pages WHERE page_id = $1")
+        .bind(w.pages[3])
+        .fetch_one(w.state.db.pool())
+        .await
+        .unwrap();
+    assert!(new != c1 && new != c2);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        format!("/cases/{new}").as_str()
+    );
+    // Bulk dismiss both open cases from the queue form.
+    let res = post_form(
+        &w.app,
+        "/cases/bulk",
+        &cookie,
+        &format!("ids={c1}&ids={new}&action=dismiss&text=duplicate&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(queue("").await.is_empty());
+    assert_eq!(queue("status=dismissed").await.len(), 2);
+    // A bulk action that cannot apply says which case failed.
+    let res = post_form(
+        &w.app,
+        "/cases/bulk",
+        &cookie,
+        &format!("ids={c1}&action=confirm&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(body(res).await.contains(&format!("case {c1}")));
+    // The shop is flagged again (a new page with the same phone): c1 reopens, history kept.
+    fixture::page(
+        &w.state.db,
+        &fixture::PageSpec {
+            url: "http://other-mirror.test/",
+            title: "other shop again",
+            text: "гашиш",
+            indicators: &[("phone", "+77011234567")],
+            ..fixture::PageSpec::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (root, root_csrf) = login(&w.app, "root").await;
+    let res = post_form(
+        &w.app,
+        "/cases/rebuild",
+        &root,
+        &format!("csrf={root_csrf}"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(queue("").await, [c1], "reopened");
+    let html = body(get(&w.app, &format!("/cases/{c1}"), &cookie).await).await;
+    let dismiss = html
+        .find("duplicate")
+        .expect("the dismissal reason is kept");
+    let reopen = html
+        .find("re-flagged")
+        .expect("the reopening is in the history");
+    assert!(dismiss < reopen, "history in order");
+    // Admins read every one of these actions in the audit log page.
+    let audit = body(get(&w.app, "/audit", &root).await).await;
+    for a in ["case.merge", "case.split", "case.dismiss", "case.reopen"] {
+        assert!(audit.contains(a), "{a} in the audit page");
+    }
 }

@@ -36,9 +36,22 @@ pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let db = ctx.open_db(true).await?;
+    let rc = &ctx.config.report;
     let cfg = WebConfig {
         secure_cookies: args.secure_cookies,
-        evidence_dir: args.evidence_dir.clone(),
+        // Without --evidence-dir, the `[report] evidence_dir` the reports read from.
+        evidence_dir: Some(
+            args.evidence_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(&rc.evidence_dir)),
+        ),
+        // The Reports page writes where `kuzet report weekly` does.
+        report_dir: Some(PathBuf::from(&rc.out_dir)),
+        report_utc_offset_minutes: rc.utc_offset_minutes,
+        report_limits: ReportLimits {
+            max_attachment_bytes: rc.max_attachment_bytes,
+            ..ReportLimits::default()
+        },
         ..WebConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(args.bind)

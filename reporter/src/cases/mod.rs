@@ -27,7 +27,7 @@ pub mod query;
 pub mod workflow;
 
 pub use group::{GroupingLimits, RebuildStats, rebuild_or_update};
-pub use query::{CaseDetail, CaseSummary, QueueFilter, Sort, get, list};
+pub use query::{CaseDetail, CaseSummary, Fetch, QueueFilter, Sort, get, list, list_with};
 pub use workflow::{Action, Actor, apply, merge, split};
 
 /// Where a case stands in review.

@@ -1,8 +1,9 @@
 //! Reading cases: the queue and the full case view.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use kuzet_storage::Db;
+use kuzet_storage::{Backend, Db};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -82,8 +83,29 @@ pub struct CaseSummary {
     pub indicators: Vec<IndicatorRef>,
 }
 
+/// How the queue's rows travel from the database to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fetch {
+    /// One JSON row per query on SQLite, plain rows on PostgreSQL.
+    #[default]
+    Auto,
+    /// Plain rows on every backend (what PostgreSQL always uses; kept for the benchmark and the
+    /// equivalence tests).
+    Rows,
+}
+
 /// Lists cases for the queue, the CLI and the API.
 pub async fn list(db: &Db, f: &QueueFilter) -> Result<Vec<CaseSummary>, ReporterError> {
+    list_with(db, f, Fetch::Auto).await
+}
+
+/// [`list`] with the row transport chosen by the caller.
+pub async fn list_with(
+    db: &Db,
+    f: &QueueFilter,
+    fetch: Fetch,
+) -> Result<Vec<CaseSummary>, ReporterError> {
+    let json = fetch == Fetch::Auto && db.backend() == Backend::Sqlite;
     let mut sql = String::from(
         "SELECT c.id, c.status, c.score, c.title, c.created_at, c.updated_at, u.name AS assignee \
          FROM cases c LEFT JOIN users u ON u.id = c.assigned_to WHERE c.merged_into IS NULL",
@@ -132,33 +154,117 @@ pub async fn list(db: &Db, f: &QueueFilter) -> Result<Vec<CaseSummary>, Reporter
         f.limit.max(0),
         f.offset.max(0)
     ));
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
+    let mut out = if json {
+        summaries_sqlite(db, &sql, &binds, f.sort).await?
+    } else {
+        summaries_rows(db, &sql, &binds).await?
+    };
+    fill_urls_and_indicators(db, &mut out, json).await?;
+    Ok(out)
+}
+
+fn summary(
+    id: i64,
+    status: &str,
+    score: f64,
+    title: String,
+    created_at: i64,
+    updated_at: i64,
+    assigned_to: Option<String>,
+) -> Result<CaseSummary, ReporterError> {
+    Ok(CaseSummary {
+        id,
+        status: status.parse()?,
+        score,
+        title,
+        created_at,
+        updated_at,
+        assigned_to,
+        urls: Vec::new(),
+        indicators: Vec::new(),
+    })
+}
+
+/// The case rows one database row each (PostgreSQL streams rows cheaply).
+async fn summaries_rows(
+    db: &Db,
+    sql: &str,
+    binds: &[String],
+) -> Result<Vec<CaseSummary>, ReporterError> {
+    let mut q = sqlx::query(sql);
+    for b in binds {
         q = q.bind(b);
     }
     let rows = q.fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        out.push(CaseSummary {
-            id: r.try_get("id")?,
-            status: r.try_get::<String, _>("status")?.parse()?,
-            score: r.try_get("score")?,
-            title: r.try_get("title")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-            assigned_to: r.try_get("assignee")?,
-            urls: Vec::new(),
-            indicators: Vec::new(),
-        });
+        out.push(summary(
+            r.try_get("id")?,
+            &r.try_get::<String, _>("status")?,
+            r.try_get("score")?,
+            r.try_get("title")?,
+            r.try_get("created_at")?,
+            r.try_get("updated_at")?,
+            r.try_get("assignee")?,
+        )?);
     }
-    fill_urls_and_indicators(db, &mut out).await?;
+    Ok(out)
+}
+
+/// On SQLite, sqlx hands every result row from its worker thread to the async caller through a
+/// channel, and that hand-off, not SQLite, dominated a 10,000-case queue (one wake-up per row
+/// on a busy machine). So the rows come back as ONE row holding a JSON array, built by SQLite's
+/// `json_group_array`. Scores travel as `printf('%!.17g')` text, which round-trips an `f64`
+/// exactly (SQLite's JSON writes only 15 digits). The order is re-established here with the same
+/// keys as the `ORDER BY`, as SQLite does not promise an aggregate's input order.
+async fn summaries_sqlite(
+    db: &Db,
+    sql: &str,
+    binds: &[String],
+    sort: Sort,
+) -> Result<Vec<CaseSummary>, ReporterError> {
+    let wrapped = format!(
+        "SELECT json_group_array(json_array(q.id, q.status, printf('%!.17g', q.score), q.title, \
+         q.created_at, q.updated_at, q.assignee)) AS j FROM ({sql}) q"
+    );
+    let mut q = sqlx::query(&wrapped);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let text: String = q.fetch_one(db.pool()).await?.try_get("j")?;
+    type Line = (i64, String, String, String, i64, i64, Option<String>);
+    let lines: Vec<Line> = serde_json::from_str(&text)
+        .map_err(|e| ReporterError::Invalid(format!("queue rows from SQLite: {e}")))?;
+    let mut out = Vec::with_capacity(lines.len());
+    for (id, status, score, title, created_at, updated_at, assignee) in lines {
+        let score: f64 = score
+            .parse()
+            .map_err(|_| ReporterError::Invalid(format!("case {id}: score {score:?}")))?;
+        out.push(summary(
+            id, &status, score, title, created_at, updated_at, assignee,
+        )?);
+    }
+    out.sort_by(|a, b| match sort {
+        Sort::Score => b
+            .score
+            .partial_cmp(&a.score)
+            .unwrap_or(Ordering::Equal)
+            .then(a.created_at.cmp(&b.created_at))
+            .then(a.id.cmp(&b.id)),
+        Sort::Oldest => a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)),
+        Sort::Newest => b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)),
+    });
     Ok(out)
 }
 
 /// Ids per query in `IN (…)` lists.
-const CHUNK: usize = 500;
+const CHUNK: usize = 1000;
 
-async fn fill_urls_and_indicators(db: &Db, cases: &mut [CaseSummary]) -> Result<(), ReporterError> {
+async fn fill_urls_and_indicators(
+    db: &Db,
+    cases: &mut [CaseSummary],
+    json: bool,
+) -> Result<(), ReporterError> {
     let pos: HashMap<i64, usize> = cases.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
     let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
     for chunk in ids.chunks(CHUNK) {
@@ -167,26 +273,60 @@ async fn fill_urls_and_indicators(db: &Db, cases: &mut [CaseSummary]) -> Result<
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let urls = sqlx::query(&format!(
+        let urls_sql = format!(
             "SELECT cp.case_id, p.url FROM case_pages cp JOIN pages p ON p.id = cp.page_id \
              WHERE cp.case_id IN ({list}) ORDER BY p.url"
-        ))
-        .fetch_all(db.pool())
-        .await?;
+        );
+        let inds_sql = format!(
+            "SELECT DISTINCT cp.case_id, i.kind, i.value FROM case_pages cp \
+             JOIN page_indicators pi ON pi.page_id = cp.page_id \
+             JOIN indicators i ON i.id = pi.indicator_id \
+             WHERE cp.case_id IN ({list}) ORDER BY i.kind, i.value"
+        );
+        if json {
+            // One JSON row per query (see `summaries_sqlite`); SQLite's default BINARY collation
+            // orders like Rust's `str`, so sorting here gives the `ORDER BY` order.
+            let urls: Vec<(i64, String)> = json_rows(
+                db,
+                &format!(
+                    "SELECT json_group_array(json_array(case_id, url)) AS j FROM ({urls_sql})"
+                ),
+            )
+            .await?;
+            for (c, url) in urls {
+                if let Some(&i) = pos.get(&c) {
+                    cases[i].urls.push(url);
+                }
+            }
+            let inds: Vec<(i64, String, String)> = json_rows(
+                db,
+                &format!(
+                    "SELECT json_group_array(json_array(case_id, kind, value)) AS j FROM ({inds_sql})"
+                ),
+            )
+            .await?;
+            for (c, kind, value) in inds {
+                if let Some(&i) = pos.get(&c) {
+                    cases[i].indicators.push(IndicatorRef { kind, value });
+                }
+            }
+            for &c in chunk {
+                if let Some(&i) = pos.get(&c) {
+                    cases[i].urls.sort_unstable();
+                    cases[i].indicators.sort_unstable();
+                    cases[i].indicators.dedup();
+                }
+            }
+            continue;
+        }
+        let urls = sqlx::query(&urls_sql).fetch_all(db.pool()).await?;
         for r in &urls {
             let c: i64 = r.try_get("case_id")?;
             if let Some(&i) = pos.get(&c) {
                 cases[i].urls.push(r.try_get("url")?);
             }
         }
-        let inds = sqlx::query(&format!(
-            "SELECT DISTINCT cp.case_id, i.kind, i.value FROM case_pages cp \
-             JOIN page_indicators pi ON pi.page_id = cp.page_id \
-             JOIN indicators i ON i.id = pi.indicator_id \
-             WHERE cp.case_id IN ({list}) ORDER BY i.kind, i.value"
-        ))
-        .fetch_all(db.pool())
-        .await?;
+        let inds = sqlx::query(&inds_sql).fetch_all(db.pool()).await?;
         for r in &inds {
             let c: i64 = r.try_get("case_id")?;
             if let Some(&i) = pos.get(&c) {
@@ -198,6 +338,15 @@ async fn fill_urls_and_indicators(db: &Db, cases: &mut [CaseSummary]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Runs a query answering one column `j` with a JSON array, and decodes it.
+async fn json_rows<T: serde::de::DeserializeOwned>(
+    db: &Db,
+    sql: &str,
+) -> Result<Vec<T>, ReporterError> {
+    let text: String = sqlx::query(sql).fetch_one(db.pool()).await?.try_get("j")?;
+    serde_json::from_str(&text).map_err(|e| ReporterError::Invalid(format!("JSON rows: {e}")))
 }
 
 /// A page of a case with its evidence.
@@ -303,7 +452,7 @@ pub async fn get(db: &Db, id: i64, max_text: usize) -> Result<CaseDetail, Report
         indicators: Vec::new(),
     }];
     let merged_into: Option<i64> = r.try_get("merged_into")?;
-    fill_urls_and_indicators(db, &mut summary).await?;
+    fill_urls_and_indicators(db, &mut summary, db.backend() == Backend::Sqlite).await?;
     let summary = summary.remove(0);
 
     let rows = sqlx::query(

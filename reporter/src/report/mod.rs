@@ -10,11 +10,13 @@
 //! - [`evidence`]: copies each page's WARC record (byte range) into the package and writes
 //!   `MANIFEST.sha256` (the `sha256sum` format) over every file of the package.
 //! - [`package`]: writes a whole package into a directory (staged, then renamed into place).
+//! - [`files`]: the files of each report as recorded in `report_files`, looked up by report and
+//!   kind for the liaisons' downloads, and the package as one tar stream.
 //! - [`forward`]: delivery channels (an outbox folder, SMTP to partner addresses); each case goes
 //!   once per channel and recipient, recorded in `report_deliveries` and the audit log.
 //!
 //! [`generate`] ties these together for `kuzet report weekly` and the scheduler: build, write the
-//! package, record a `reports` row with the manifest's hash.
+//! package, record a `reports` row with the manifest's hash and a `report_files` row per file.
 //!
 //! Crawled text (titles, URLs, notes) is hostile: every writer escapes it for its format, and no
 //! output contains live links or scripts.
@@ -22,6 +24,7 @@
 pub mod csv;
 mod error;
 pub mod evidence;
+pub mod files;
 pub mod forward;
 pub mod html;
 pub mod package;
@@ -126,6 +129,10 @@ pub async fn generate(
             .await
             .map_err(|e| ReportError::Task(e.to_string()))??
     };
+    let manifest_path = pkg.dir.join(evidence::MANIFEST);
+    let manifest_bytes = std::fs::metadata(&manifest_path)
+        .map_err(ReportError::io("stat", &manifest_path))?
+        .len();
     let mut tx = db.begin_write().await?;
     let report_id: i64 = sqlx::query(
         "INSERT INTO reports (week, generated_at, generated_by, out_dir, manifest_sha256) \
@@ -139,6 +146,14 @@ pub async fn generate(
     .fetch_one(&mut *tx)
     .await?
     .try_get("id")?;
+    files::record_in(
+        &mut tx,
+        report_id,
+        &pkg.files,
+        manifest_bytes,
+        &pkg.manifest_sha256,
+    )
+    .await?;
     audit::record_in(
         &mut tx,
         &opts.actor,

@@ -87,6 +87,11 @@ pub const ROUTES: &[RouteRule] = &[
     r("POST", "/api/cases/bulk", REVIEW),
     r("POST", "/api/cases/rebuild", ADMIN),
     r("GET", "/api/audit", ADMIN),
+    r("GET", "/reports", FORWARD),
+    r("POST", "/reports", FORWARD),
+    r("GET", "/reports/{id}/{kind}", FORWARD),
+    r("GET", "/api/reports", FORWARD),
+    r("POST", "/api/reports", FORWARD),
 ];
 
 /// The rule for a matched path and method, if the table has one.

@@ -8,6 +8,9 @@
 //! - `pages`: server-rendered HTML (askama templates in `reporter/templates/`, auto-escaped;
 //!   crawled data is never marked safe) and form actions.
 //! - `api`: the JSON API under `/api/…`, mirroring the form actions.
+//! - `reports`: the weekly reports page for liaisons and admins: list, generate for an ISO week,
+//!   download each file and the evidence package (files looked up in `report_files`, never by a
+//!   path from the request).
 //! - `evidence`: images re-encoded to PNG before they are served; WARC record downloads.
 //!
 //! Every response carries a strict Content-Security-Policy, `X-Content-Type-Options: nosniff`,
@@ -28,6 +31,7 @@ use axum::response::Response;
 use kuzet_storage::Db;
 
 use crate::cases::GroupingLimits;
+use crate::report::ReportLimits;
 
 pub mod access;
 mod api;
@@ -35,6 +39,7 @@ mod error;
 mod evidence;
 mod ops;
 mod pages;
+mod reports;
 pub mod session;
 mod time;
 
@@ -99,6 +104,14 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Grouping limits, for the rebuild triggered from the UI.
     pub grouping: GroupingLimits,
+    /// Where reports generated from the UI are written (`<dir>/kuzet-report-<week>/`). Default
+    /// none: the Reports page lists and serves reports but cannot generate them.
+    pub report_dir: Option<PathBuf>,
+    /// Offset of the reporting time zone from UTC, in minutes (weeks start on Monday 00:00
+    /// there). Default 300 (UTC+5), as `[report] utc_offset_minutes`.
+    pub report_utc_offset_minutes: i32,
+    /// Limits of reports generated from the UI.
+    pub report_limits: ReportLimits,
 }
 
 impl Default for WebConfig {
@@ -116,6 +129,9 @@ impl Default for WebConfig {
             max_queue_page: 10_000,
             max_body_bytes: 64 << 10,
             grouping: GroupingLimits::default(),
+            report_dir: None,
+            report_utc_offset_minutes: 300,
+            report_limits: ReportLimits::default(),
         }
     }
 }
@@ -149,6 +165,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(evidence::routes())
         .merge(ops::routes())
+        .merge(reports::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

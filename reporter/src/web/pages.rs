@@ -71,15 +71,17 @@ pub(super) struct Nav {
     pub role: &'static str,
     pub csrf: String,
     pub is_admin: bool,
+    pub reports: bool,
 }
 
 impl Nav {
-    fn of(s: &Session) -> Nav {
+    pub(super) fn of(s: &Session) -> Nav {
         Nav {
             name: s.user.name.clone(),
             role: s.role().as_str(),
             csrf: s.csrf.clone(),
             is_admin: s.role() == Role::Admin,
+            reports: matches!(s.role(), Role::Admin | Role::Liaison),
         }
     }
 }
