@@ -9,7 +9,7 @@
 //!   text; the main automaton keeps the rest (about one pattern in eight). The two match streams
 //!   are merged so the result is exactly the leftmost-longest iteration over the union.
 //! - The main literals and each pattern's required literals (see [`super::gate`]) share one
-//!   overlapping DFA walked once per text ([`Engine::one_pass`]); the leftmost-longest term
+//!   overlapping DFA walked once per text (`Engine::one_pass`); the leftmost-longest term
 //!   matches are selected from its output, and a pattern runs (its own `Regex`, with its own
 //!   prefilter, stopping at its first match) only when every required set is present.
 
