@@ -8,13 +8,17 @@
 //!   variants) live in a second automaton, searched only in windows around such digits in the
 //!   text; the main automaton keeps the rest (about one pattern in eight). The two match streams
 //!   are merged so the result is exactly the leftmost-longest iteration over the union.
-//! - Each pattern's required literals (see [`super::gate`]) are looked up in one overlapping
-//!   Aho-Corasick pass; a pattern runs (its own `Regex`, with its own prefilter, stopping at its
-//!   first match) only when every required set is present.
+//! - The main literals and each pattern's required literals (see [`super::gate`]) share one
+//!   overlapping DFA walked once per text (`Engine::one_pass`); the leftmost-longest term
+//!   matches are selected from its output, and a pattern runs (its own `Regex`, with its own
+//!   prefilter, stopping at its first match) only when every required set is present.
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, Match, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind, dfa,
+};
 use regex::Regex;
 
 use super::gate;
@@ -83,23 +87,47 @@ impl Literals {
     }
 }
 
-/// The required literals of every pattern, found in one overlapping pass.
+/// No entry (term slot or gate literal) for a pattern of the one-pass automaton.
+const NONE: u32 = u32::MAX;
+
+/// The main literal terms and every pattern's required literals in one overlapping DFA,
+/// walked by a tight loop of our own (one table lookup per byte). Leftmost-longest term
+/// matches are selected afterwards from the overlapping ones (by start, longest first,
+/// greedily), which is exactly the leftmost-longest iteration.
 #[derive(Debug, Clone)]
-struct Gates {
-    ac: AhoCorasick,
-    /// Per regex: its required sets, each a list of automaton pattern ids.
+struct OnePass {
+    dfa: dfa::DFA,
+    /// Per automaton pattern: the term slot in `main.targets`, or [`NONE`].
+    term: Vec<u32>,
+    /// Per automaton pattern: the gate literal id, or [`NONE`].
+    gate: Vec<u32>,
+    n_gates: usize,
+    /// Per regex: its required sets, each a list of gate literal ids.
     sets: Vec<Vec<Vec<u32>>>,
+}
+
+/// What the one pass found: term matches `(start, end, slot)` in leftmost-longest order, and
+/// per gate literal whether it occurs.
+struct Found {
+    terms: Vec<(u32, u32, u32)>,
+    gates: Vec<bool>,
+}
+
+/// The rule terms of the main literals (their patterns live in [`OnePass`]).
+#[derive(Debug, Clone)]
+struct MainTerms {
+    targets: Vec<Vec<Target>>,
 }
 
 /// A rule set compiled for matching.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    /// Literals without a digit next to a letter.
-    main: Option<Literals>,
+    /// Literals without a digit next to a letter (matched by the one pass).
+    main: Option<MainTerms>,
     /// Literals with a digit next to a letter, searched around such digits only.
     leet: Option<Literals>,
     n_terms: usize,
-    gates: Option<Gates>,
+    pass: Option<OnePass>,
     regexes: Vec<Regex>,
     /// For each regex: (rule, global pattern slot).
     regex_rules: Vec<(u32, u32)>,
@@ -169,8 +197,12 @@ impl Engine {
                 main_t.push(t);
             }
         }
-        let main = Literals::build(main_p, main_t)?;
         let leet = Literals::build(leet_p, leet_t)?;
+        let main = if main_p.is_empty() {
+            None
+        } else {
+            Some(MainTerms { targets: main_t })
+        };
         let mut gate_lits: Vec<Vec<u8>> = Vec::new();
         let mut gate_index: std::collections::HashMap<Vec<u8>, u32> = Default::default();
         let mut gate_sets = Vec::new();
@@ -190,16 +222,49 @@ impl Engine {
             }
             gate_sets.push(sets);
         }
-        let gates = if gate_lits.is_empty() {
+        // One automaton over the main terms and the gate literals (deduplicated).
+        let mut all: Vec<Vec<u8>> = Vec::new();
+        let mut all_index: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+        let (mut term_of, mut gate_of) = (Vec::new(), Vec::new());
+        let main_pats: Vec<&[u8]> = main_p.iter().map(|p| p.as_bytes()).collect();
+        let items = main_pats
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_vec(), i as u32, NONE))
+            .chain(
+                gate_lits
+                    .iter()
+                    .enumerate()
+                    .map(|(g, l)| (l.clone(), NONE, g as u32)),
+            );
+        for (lit, t, g) in items {
+            let k = *all_index.entry(lit.clone()).or_insert_with(|| {
+                all.push(lit);
+                term_of.push(NONE);
+                gate_of.push(NONE);
+                all.len() - 1
+            });
+            if t != NONE {
+                term_of[k] = t;
+            }
+            if g != NONE {
+                gate_of[k] = g;
+            }
+        }
+        let pass = if all.is_empty() {
             None
         } else {
-            let ac = AhoCorasickBuilder::new()
+            let dfa = dfa::Builder::new()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&gate_lits)
-                .map_err(|e| err("(patterns)", e.to_string()))?;
-            Some(Gates {
-                ac,
+                .start_kind(StartKind::Unanchored)
+                .prefilter(false)
+                .build(&all)
+                .map_err(|e| err("(terms)", e.to_string()))?;
+            Some(OnePass {
+                dfa,
+                term: term_of,
+                gate: gate_of,
+                n_gates: gate_lits.len(),
                 sets: gate_sets,
             })
         };
@@ -216,7 +281,7 @@ impl Engine {
             main,
             leet,
             n_terms: n_terms as usize,
-            gates,
+            pass,
             regexes,
             regex_rules,
             indicator_rules,
@@ -245,8 +310,8 @@ impl Engine {
     pub fn scan(&self, text: &str, indicators: &[Indicator]) -> Vec<Hit> {
         let mut seen = vec![false; self.n_terms];
         let mut hits: Vec<Option<Hit>> = vec![None; self.n_rules];
-        self.scan_literals(text, |m, targets| {
-            let (s, e) = (m.start(), m.end());
+        let found = self.one_pass(text);
+        self.scan_literals(text, &found, |s, e, targets| {
             let mut left_ok: Option<bool> = None;
             let mut right_ok: Option<bool> = None;
             for t in targets {
@@ -263,9 +328,8 @@ impl Engine {
             }
         });
         if !self.regexes.is_empty() {
-            let open = self.open_gates(text);
             for (i, re) in self.regexes.iter().enumerate() {
-                if !open(i) {
+                if !self.gate_open(&found, i) {
                     continue;
                 }
                 if let Some(m) = re.find(text) {
@@ -290,21 +354,78 @@ impl Engine {
 }
 
 impl Engine {
-    /// Calls `f` for each match of the leftmost-longest iteration over the union of both
-    /// literal automata, in order, with the rule terms of the matched pattern.
-    fn scan_literals(&self, text: &str, mut f: impl FnMut(Match, &[Target])) {
+    /// Walks `text` once through the one-pass automaton: every term occurrence and which gate
+    /// literals occur. Term occurrences come back sorted by start, longest first.
+    fn one_pass(&self, text: &str) -> Found {
+        let Some(pass) = &self.pass else {
+            return Found {
+                terms: Vec::new(),
+                gates: Vec::new(),
+            };
+        };
+        let dfa = &pass.dfa;
+        let mut terms: Vec<(u32, u32, u32)> = Vec::new();
+        let mut gates = vec![false; pass.n_gates];
+        if let Ok(mut sid) = dfa.start_state(Anchored::No) {
+            for (i, &b) in text.as_bytes().iter().enumerate() {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if !dfa.is_special(sid) || !dfa.is_match(sid) {
+                    continue;
+                }
+                let end = i + 1;
+                for k in 0..dfa.match_len(sid) {
+                    let pid = dfa.match_pattern(sid, k);
+                    let p = pid.as_usize();
+                    let t = pass.term[p];
+                    if t != NONE {
+                        let start = end - dfa.pattern_len(pid);
+                        terms.push((start as u32, end as u32, t));
+                    }
+                    let g = pass.gate[p];
+                    if g != NONE {
+                        gates[g as usize] = true;
+                    }
+                }
+            }
+        }
+        // Matches arrive by end; leftmost-longest wants them by start, longest first.
+        terms.sort_unstable_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
+        Found { terms, gates }
+    }
+
+    /// Whether regex `i` may match: each of its required literal sets occurs in the text.
+    fn gate_open(&self, found: &Found, i: usize) -> bool {
+        self.pass
+            .as_ref()
+            .and_then(|p| p.sets.get(i))
+            .is_none_or(|sets| {
+                sets.iter().all(|set| {
+                    set.iter()
+                        .any(|&id| found.gates.get(id as usize) == Some(&true))
+                })
+            })
+    }
+
+    /// Calls `f` for each match `(start, end, terms)` of the leftmost-longest iteration over
+    /// the union of both literal sets, in order.
+    fn scan_literals(&self, text: &str, found: &Found, mut f: impl FnMut(usize, usize, &[Target])) {
         let len = text.len();
-        let find_main = |p: usize| {
-            self.main
-                .as_ref()
-                .and_then(|l| l.ac.find(Input::new(text).span(p..len)))
+        let mut main_idx = 0;
+        let main_terms = &found.terms;
+        let mut find_main = |p: usize| -> Option<(usize, usize, usize)> {
+            while main_idx < main_terms.len() && (main_terms[main_idx].0 as usize) < p {
+                main_idx += 1;
+            }
+            main_terms
+                .get(main_idx)
+                .map(|&(s, e, slot)| (s as usize, e as usize, slot as usize))
         };
         let anchors = match &self.leet {
             Some(_) => digit_by_letter_positions(text),
             None => Vec::new(),
         };
         let mut next_anchor = 0;
-        let mut find_leet = |p: usize| -> Option<Match> {
+        let mut find_leet = |p: usize| -> Option<(usize, usize, usize)> {
             let leet = self.leet.as_ref()?;
             // A leet match contains an anchor digit d, so it starts in (d - max_len, d].
             while next_anchor < anchors.len() && anchors[next_anchor] < p {
@@ -317,7 +438,7 @@ impl Engine {
                 if let Some(m) = leet.ac.find(Input::new(text).span(ws..we))
                     && m.start() <= d
                 {
-                    return Some(m);
+                    return Some((m.start(), m.end(), m.pattern().as_usize()));
                 }
                 from = d + 1;
             }
@@ -330,49 +451,27 @@ impl Engine {
                 (None, None) => break,
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
-                (Some(a), Some(b)) => {
-                    a.start() < b.start() || (a.start() == b.start() && a.end() >= b.end())
-                }
+                (Some(a), Some(b)) => a.0 < b.0 || (a.0 == b.0 && a.1 >= b.1),
             };
-            let (m, lits) = if take_main {
-                (main_next, self.main.as_ref())
+            let (m, targets) = if take_main {
+                (main_next, self.main.as_ref().map(|l| &l.targets))
             } else {
-                (leet_next, self.leet.as_ref())
+                (leet_next, self.leet.as_ref().map(|l| &l.targets))
             };
-            let (Some(m), Some(lits)) = (m, lits) else {
+            let (Some(m), Some(targets)) = (m, targets) else {
                 break;
             };
-            f(m, &lits.targets[m.pattern().as_usize()]);
-            let p = m.end().max(m.start() + 1);
-            if main_next.is_some_and(|x| x.start() < p) {
+            let Some(t) = targets.get(m.2) else {
+                break;
+            };
+            f(m.0, m.1, t);
+            let p = m.1.max(m.0 + 1);
+            if main_next.is_some_and(|x| x.0 < p) {
                 main_next = find_main(p);
             }
-            if leet_next.is_some_and(|x| x.start() < p) {
+            if leet_next.is_some_and(|x| x.0 < p) {
                 leet_next = find_leet(p);
             }
-        }
-    }
-
-    /// Which regexes may match `text`: those whose required literal sets all occur in it.
-    fn open_gates(&self, text: &str) -> impl Fn(usize) -> bool + '_ {
-        let found = match &self.gates {
-            Some(g) => {
-                let mut found = vec![false; g.ac.patterns_len()];
-                for m in g.ac.find_overlapping_iter(text) {
-                    found[m.pattern().as_usize()] = true;
-                }
-                found
-            }
-            None => Vec::new(),
-        };
-        move |i: usize| {
-            self.gates
-                .as_ref()
-                .and_then(|g| g.sets.get(i))
-                .is_none_or(|sets| {
-                    sets.iter()
-                        .all(|set| set.iter().any(|&id| found.get(id as usize) == Some(&true)))
-                })
         }
     }
 }
@@ -480,14 +579,14 @@ mod tests {
 
     fn same(c: &Classifier, r: &Reference, text: &str) {
         let mut got = Vec::new();
+        let found = c.engine().one_pass(text);
         c.engine()
-            .scan_literals(text, |m, _| got.push((m.start(), m.end())));
+            .scan_literals(text, &found, |s, e, _| got.push((s, e)));
         let want: Vec<(usize, usize)> =
             r.ac.find_iter(text).map(|m| (m.start(), m.end())).collect();
         assert_eq!(got, want, "{text:?}");
-        let open = c.engine().open_gates(text);
         for (i, re) in c.engine().regexes().iter().enumerate() {
-            if !open(i) {
+            if !c.engine().gate_open(&found, i) {
                 assert!(re.find(text).is_none(), "gate closed on a match: {text:?}");
             }
         }
