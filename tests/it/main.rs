@@ -8,4 +8,5 @@ mod demo;
 mod ocr;
 mod report;
 mod serve;
+mod takedown;
 mod util;

@@ -151,6 +151,16 @@ pub async fn sync(
     case: Option<i64>,
     telegram_base: &str,
 ) -> Result<usize, ReporterError> {
+    if !telegram_base.is_empty() {
+        // Grouping adds reappeared targets knowing only the public preview base.
+        sqlx::query(
+            "UPDATE watch_targets SET kind = 'telegram' \
+             WHERE kind <> 'telegram' AND substr(url, 1, length($1)) = $1",
+        )
+        .bind(telegram_base)
+        .execute(db.pool())
+        .await?;
+    }
     if statuses.is_empty() {
         return Ok(0);
     }
