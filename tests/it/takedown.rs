@@ -84,6 +84,7 @@ const BLOCK_PAGE: &str = "<html><head><title>Ресурс</title></head><body><p
 fn kuzet_in(dir: &Path, db: &str, args: &[&str]) -> Vec<Value> {
     let mut c = kuzet(dir);
     c.env("KUZET_TAKEDOWN_GONE_AFTER", "2")
+        .env("KUZET_TAKEDOWN_STILL_LIVE_DAYS", "0")
         .arg("--db")
         .arg(db)
         .arg("--format")
