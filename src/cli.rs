@@ -110,6 +110,9 @@ pub enum CasesCommand {
     },
     /// Group flagged pages into cases now (runs after every crawl too); idempotent.
     Rebuild,
+    /// Re-check every URL of watched cases now (forwarded and confirmed by default, see
+    /// `[takedown]`): live, changed, blocked, gone or error, transitions stored with evidence.
+    Recheck(crate::cmd::recheck::RecheckArgs),
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub crawl: CrawlSection,
     pub telegram: TelegramConfig,
+    pub takedown: TakedownConfig,
     /// Jobs `kuzet serve` runs on a schedule (`[[schedule]]` tables).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<ScheduleEntry>,
@@ -66,6 +67,9 @@ pub enum ScheduledJob {
     Crawl,
     /// The weekly report for the last complete ISO week.
     WeeklyReport,
+    /// Re-check the URLs of watched cases (`kuzet cases recheck`), with `scope` and
+    /// `allow_private_addresses` of the entry (or `[crawl]`'s when the entry sets none).
+    Recheck,
 }
 
 /// `[database]`
@@ -197,6 +201,58 @@ impl Default for TelegramConfig {
     }
 }
 
+/// `[takedown]`: re-checks of forwarded cases (`kuzet cases recheck`, `job = "recheck"`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TakedownConfig {
+    /// Case statuses whose URLs are put on the watch list.
+    pub statuses: Vec<String>,
+    /// Consecutive NXDOMAIN / refused / 404 / 410 checks before a URL counts as gone.
+    pub gone_after: i64,
+    /// Largest score difference of a re-scored page still counted as the same shop.
+    pub score_tolerance: f64,
+    /// The N of "still live after N days" in the weekly report.
+    pub still_live_days: i64,
+    /// Re-checks in flight (per host, politeness still applies).
+    pub concurrency: usize,
+    /// Where WARC evidence of transitions goes.
+    pub evidence_dir: String,
+    /// HTTP statuses that mean blocked.
+    pub block_statuses: Vec<u16>,
+    /// Regexes (case-insensitive) over a block page's HTML.
+    pub block_body_patterns: Vec<String>,
+    /// Regexes (case-insensitive) over a block page's title.
+    pub block_title_patterns: Vec<String>,
+    /// Host suffixes a redirect to which means blocked.
+    pub block_redirect_hosts: Vec<String>,
+    /// Address ranges of block-page servers (a substituted DNS answer).
+    pub block_addresses: Vec<String>,
+}
+
+impl Default for TakedownConfig {
+    fn default() -> Self {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
+        Self {
+            statuses: s(&["confirmed", "forwarded"]),
+            gone_after: 3,
+            score_tolerance: 0.05,
+            still_live_days: 7,
+            concurrency: 16,
+            evidence_dir: "evidence".into(),
+            block_statuses: vec![451],
+            block_body_patterns: s(&[
+                "доступ к (данному |этому )?(интернет-)?ресурсу (ограничен|заблокирован)",
+                "(интернет-)?ресурс заблокирован",
+                "қолжетімділік шектелген",
+                "access to (this|the requested) (web ?site|resource|page) (is|has been) (restricted|blocked)",
+            ]),
+            block_title_patterns: Vec::new(),
+            block_redirect_hosts: Vec::new(),
+            block_addresses: Vec::new(),
+        }
+    }
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -279,7 +335,9 @@ impl Default for SmtpConfig {
 }
 
 /// Sections that environment variables may address, as `KUZET_<SECTION>_<KEY>`.
-const SECTIONS: &[&str] = &["database", "log", "report", "smtp", "crawl", "telegram"];
+const SECTIONS: &[&str] = &[
+    "database", "log", "report", "smtp", "crawl", "telegram", "takedown",
+];
 
 /// A configuration error: the message names the file, variable or key at fault.
 #[derive(Debug, thiserror::Error)]

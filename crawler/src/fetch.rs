@@ -96,6 +96,9 @@ pub struct RequestOptions {
     pub truncate: bool,
     /// Accept any content type.
     pub any_content_type: bool,
+    /// Return a final 4xx/5xx answer (with its body, for evidence) as an outcome instead of an
+    /// `http_status` error. Takedown re-checks use it: block pages often come as 403 or 451.
+    pub any_status: bool,
 }
 
 /// One redirect hop.
@@ -120,7 +123,8 @@ pub struct RawExchange {
     pub response_body: Vec<u8>,
 }
 
-/// A successful fetch (2xx, kept content type, within limits).
+/// A successful fetch (2xx, or any status with [`RequestOptions::any_status`]; kept content type,
+/// within limits).
 #[derive(Debug, Clone)]
 pub struct FetchOutcome {
     /// The URL asked for (canonical).
@@ -361,7 +365,7 @@ impl Fetcher {
                 current = next;
                 continue;
             }
-            if !status.is_success() {
+            if !status.is_success() && !opts.any_status {
                 return Err(FetchError::HttpStatus {
                     url: shorten(current.as_str()),
                     status: status.as_u16(),

@@ -19,6 +19,8 @@
 //! - [`warc`]: WARC 1.1 writer (request, response, metadata records) and verifier.
 //! - [`photos`]: photo folders → EXIF GPS position and time, image bytes to a decoder (QR).
 //! - [`error`]: error types.
+//! - [`recheck`]: takedown re-checks — one watched URL fetched again (scope, guard, robots.txt,
+//!   politeness) and classified as live, changed, blocked (configured signatures), gone-like or error.
 #![deny(missing_docs)]
 
 pub mod crawl;
@@ -30,6 +32,7 @@ pub mod ocr_runner;
 pub mod parse;
 pub mod photos;
 pub mod politeness;
+pub mod recheck;
 pub mod robots;
 pub mod scope;
 pub mod store;

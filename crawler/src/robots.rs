@@ -194,6 +194,7 @@ impl RobotsCache {
             max_body_bytes: Some(self.config.max_bytes),
             truncate: true,
             any_content_type: true,
+            any_status: false,
         };
         let result = fetcher.fetch_with(&robots_url, &opts).await;
         match rules_from_fetch(&result, &self.config) {

@@ -6,17 +6,20 @@
 //!   database triggers, so no code path can rewrite history).
 //! - [`cases`]: grouping flagged pages into cases, the review state machine, queue and case
 //!   queries; tables `cases`, `case_pages`, `case_apart`, `reviews`.
+//! - [`takedown`]: re-checks of forwarded cases' URLs (watch list, transitions with evidence),
+//!   reappearance, the weekly takedown figures; tables `watch_targets`, `watch_events`.
 //! - [`web`]: the analyst web UI and JSON API (axum): sessions, CSRF, roles, rate limiting,
 //!   security headers, re-encoded images; table `sessions`.
 //!
 //! This crate is the only writer of `users`, `sessions`, `cases`, `case_pages`, `case_apart`,
-//! `reviews`, `audit_log`, `reports` and `report_deliveries`.
+//! `reviews`, `audit_log`, `reports`, `report_deliveries`, `watch_targets` and `watch_events`.
 #![deny(missing_docs)]
 
 pub mod audit;
 pub mod cases;
 mod error;
 pub mod report;
+pub mod takedown;
 pub mod users;
 pub mod web;
 

@@ -1,4 +1,4 @@
-//! `kuzet cases list|rebuild`
+//! `kuzet cases list|rebuild|recheck`
 
 use std::process::ExitCode;
 
@@ -48,6 +48,10 @@ pub async fn run(command: CasesCommand, ctx: &Context) -> anyhow::Result<ExitCod
                     },
                 );
             }
+        }
+        CasesCommand::Recheck(args) => {
+            db.close().await;
+            return super::recheck::run(args, ctx).await;
         }
         CasesCommand::Rebuild => {
             let s = cases::rebuild_or_update(&db, &GroupingLimits::default()).await?;

@@ -12,6 +12,7 @@ pub mod eval_qr;
 pub mod evidence;
 pub mod ocr;
 pub mod qr;
+pub mod recheck;
 pub mod report;
 pub mod rules;
 pub mod serve;

@@ -88,6 +88,7 @@ pub async fn run(command: ReportCommand, ctx: &Context) -> anyhow::Result<ExitCo
     }
     let limits = ReportLimits {
         max_attachment_bytes: rc.max_attachment_bytes,
+        still_live_days: ctx.config.takedown.still_live_days,
         ..ReportLimits::default()
     };
     let opts = GenerateOptions {

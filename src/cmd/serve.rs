@@ -122,6 +122,9 @@ impl Runner<ScheduleEntry> for ScheduledRunner {
             match spec.job {
                 ScheduledJob::Crawl => scheduled_crawl(&db, &config, &spec, shutdown).await,
                 ScheduledJob::WeeklyReport => scheduled_report(&db, &config, &spec).await,
+                ScheduledJob::Recheck => {
+                    super::recheck::scheduled(&db, &config, &spec, shutdown).await
+                }
             }
         })
     }
@@ -187,6 +190,7 @@ async fn scheduled_report(
         actor: format!("schedule:{}", spec.name),
         limits: ReportLimits {
             max_attachment_bytes: rc.max_attachment_bytes,
+            still_live_days: config.takedown.still_live_days,
             ..ReportLimits::default()
         },
     };

@@ -11,4 +11,5 @@ mod hostile;
 mod ocr;
 mod report;
 mod serve;
+mod takedown;
 mod util;

@@ -98,6 +98,9 @@ pub struct RebuildStats {
     pub reopened: Vec<i64>,
     /// Cases whose score changed.
     pub rescored: usize,
+    /// Cases reopened as reappeared: new pages joined while their watched URLs were gone or
+    /// blocked (see [`crate::takedown::reappear`]).
+    pub reappeared: Vec<i64>,
 }
 
 impl RebuildStats {
@@ -108,6 +111,7 @@ impl RebuildStats {
             && self.merged.is_empty()
             && self.reopened.is_empty()
             && self.rescored == 0
+            && self.reappeared.is_empty()
     }
 }
 
@@ -342,6 +346,7 @@ pub async fn rebuild_or_update(
         }
     }
 
+    let gained_cases: Vec<i64> = gained.iter().copied().collect();
     // 5. Reopen re-flagged dismissed cases.
     for c in gained {
         if status.get(&c).map(String::as_str) == Some("dismissed") {
@@ -370,6 +375,10 @@ pub async fn rebuild_or_update(
             }
         }
     }
+
+    // 7. Reappearance of taken-down shops on new URLs.
+    stats.reappeared =
+        crate::takedown::reappear::mark_in(&mut tx, &gained_cases, &stats.reopened, now).await?;
 
     if !stats.is_noop() {
         let mut created = stats.created.clone();

@@ -139,6 +139,16 @@ struct WeeklyHtml {
     generated: String,
     complete: bool,
     cases: Vec<CaseView>,
+    td: crate::takedown::stats::Figures,
+    td_median: String,
+    td_p90: String,
+}
+
+fn duration_text(ms: Option<i64>) -> String {
+    match ms {
+        None => "—".into(),
+        Some(ms) => format!("{:.1} days", ms as f64 / 86_400_000.0),
+    }
 }
 
 /// Renders the report as one HTML document.
@@ -150,6 +160,9 @@ pub fn render(report: &WeeklyReport) -> Result<String, ReportError> {
         generated: human_time(report.generated_at),
         complete: report.complete,
         cases: report.cases.iter().map(case_view).collect(),
+        td: report.takedown.clone(),
+        td_median: duration_text(report.takedown.median_ms_to_takedown),
+        td_p90: duration_text(report.takedown.p90_ms_to_takedown),
     }
     .render()
     .map_err(|e| ReportError::Render {

@@ -63,6 +63,8 @@ pub struct ReportLimits {
     /// Most bytes attached to one e-mail (default 20 MiB); when the evidence records do not fit,
     /// the mail carries the report files and the manifest only, and says so.
     pub max_attachment_bytes: u64,
+    /// The N of the takedown section's "still live after N days" (default 7).
+    pub still_live_days: i64,
 }
 
 impl Default for ReportLimits {
@@ -74,6 +76,7 @@ impl Default for ReportLimits {
             max_record_bytes: 64 << 20,
             max_evidence_bytes: 2 << 30,
             max_attachment_bytes: 20 << 20,
+            still_live_days: 7,
         }
     }
 }

@@ -43,6 +43,9 @@ pub struct WeeklyReport {
     pub complete: bool,
     /// The cases, by confirmation time, then id.
     pub cases: Vec<CaseEntry>,
+    /// Takedown figures at the end of the week (or now, for a week not over), from stored
+    /// re-check transitions ([`crate::takedown::stats`]).
+    pub takedown: crate::takedown::stats::Figures,
 }
 
 /// One confirmed case.
@@ -247,6 +250,13 @@ pub async fn build_with(
         generated_at: now_ms,
         complete: now_ms >= end,
         cases,
+        takedown: crate::takedown::stats::figures(
+            db,
+            end.min(now_ms),
+            start,
+            limits.still_live_days,
+        )
+        .await?,
     })
 }
 

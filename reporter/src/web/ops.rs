@@ -180,6 +180,63 @@ async fn render(st: &AppState) -> Result<String, sqlx::Error> {
         "Duration of the last finished crawl run",
         runs.first().map_or(0, |(_, ms)| *ms),
     );
+    // Takedown tracking: watched URLs by state, forwarded cases by takedown outcome.
+    let watched = grouped(
+        st,
+        "SELECT state, COUNT(*) FROM watch_targets GROUP BY state",
+    )
+    .await?;
+    family(
+        &mut r,
+        "watch_targets",
+        "Watched URLs of forwarded and confirmed cases by takedown state",
+        "state",
+        &watched,
+    );
+    let td =
+        crate::takedown::stats::figures(&st.db, now, now - 7 * crate::takedown::stats::DAY_MS, 7)
+            .await
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let outcomes: Vec<(String, i64)> = [
+        ("live", td.live),
+        ("blocked", td.blocked),
+        ("gone", td.gone),
+        ("unknown", td.unknown),
+    ]
+    .iter()
+    .map(|(k, n)| (k.to_string(), *n))
+    .collect();
+    family(
+        &mut r,
+        "takedown_cases",
+        "Forwarded cases by takedown outcome",
+        "outcome",
+        &outcomes,
+    );
+    single(
+        &mut r,
+        "takedown_forwarded",
+        "Cases forwarded",
+        td.forwarded,
+    );
+    single(
+        &mut r,
+        "takedown_still_live_7d",
+        "Forwarded cases still live 7 days or more after forwarding",
+        td.still_live_after_days,
+    );
+    single(
+        &mut r,
+        "takedown_median_ms",
+        "Median time from forwarding to blocked or gone (0 when none)",
+        td.median_ms_to_takedown.unwrap_or(0),
+    );
+    single(
+        &mut r,
+        "takedown_p90_ms",
+        "90th percentile time from forwarding to blocked or gone (0 when none)",
+        td.p90_ms_to_takedown.unwrap_or(0),
+    );
     let mut out = String::new();
     encode(&mut out, &r).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     Ok(out)
