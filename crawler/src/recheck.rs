@@ -29,7 +29,6 @@ use regex::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::charset::decode_html;
 use crate::crawl::PageScorer;
 use crate::error::FetchError;
 use crate::fetch::{FetchConfig, FetchOutcome, Fetcher, RequestOptions};
@@ -40,6 +39,7 @@ use crate::store::WarcRef;
 use crate::telegram;
 use crate::url::{host_key, parse_canonical, shorten};
 use crate::warc::{WarcError, WarcWriter};
+use kuzet_classifier::decode::decode;
 
 /// Block signatures as configured (text), compiled by [`BlockSignatures::compile`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -420,7 +420,7 @@ impl Rechecker {
         baseline: &Baseline,
         o: FetchOutcome,
     ) -> Observation {
-        let decoded = decode_html(o.body(), o.header("content-type"), o.final_url.host_str());
+        let decoded = decode(o.body(), o.header("content-type"));
         let (title, text, empty_channel) = match kind {
             TargetKind::Telegram => {
                 let page = telegram::parse_channel_page(&decoded.text, &o.final_url);

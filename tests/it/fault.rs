@@ -321,7 +321,12 @@ async fn three_workers_on_postgres_one_killed_every_url_fetched_once() {
         // … and holds leases at this moment, so that killing it leaves some to expire.
         if mine > 0
             && count(&t.db, "SELECT COUNT(*) FROM pages").await >= total / 3
-            && count(&t.db, "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'wb'").await > 0
+            && count(
+                &t.db,
+                "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'wb'",
+            )
+            .await
+                > 0
         {
             break;
         }
