@@ -8,6 +8,8 @@
 //!   queries; tables `cases`, `case_pages`, `case_apart`, `reviews`.
 //! - [`web`]: the analyst web UI and JSON API (axum): sessions, CSRF, roles, rate limiting,
 //!   security headers, re-encoded images; table `sessions`.
+//! - [`volunteer`]: photo reports from the field, their leads and the clean-up list; tables
+//!   `volunteer_reports`, `volunteer_photos`, `photo_leads`, `cleanup_tasks`.
 //!
 //! This crate is the only writer of `users`, `sessions`, `cases`, `case_pages`, `case_apart`,
 //! `reviews`, `audit_log`, `reports` and `report_deliveries`.
@@ -18,6 +20,7 @@ pub mod cases;
 mod error;
 pub mod report;
 pub mod users;
+pub mod volunteer;
 pub mod web;
 
 pub use error::ReporterError;
