@@ -71,15 +71,19 @@ pub(super) struct Nav {
     pub role: &'static str,
     pub csrf: String,
     pub is_admin: bool,
+    pub is_volunteer: bool,
+    pub can_review: bool,
 }
 
 impl Nav {
-    fn of(s: &Session) -> Nav {
+    pub(super) fn of(s: &Session) -> Nav {
         Nav {
             name: s.user.name.clone(),
             role: s.role().as_str(),
             csrf: s.csrf.clone(),
             is_admin: s.role() == Role::Admin,
+            is_volunteer: s.role() == Role::Volunteer,
+            can_review: may_review(s.role()),
         }
     }
 }
@@ -236,8 +240,13 @@ async fn login_submit(State(st): State<AppState>, req: Request) -> Result<Respon
             name,
         ),
         LoginOutcome::Wrong => again(StatusCode::UNAUTHORIZED, "wrong name or password", name),
-        LoginOutcome::Ok(_, token) => {
-            let mut res = Redirect::to("/queue").into_response();
+        LoginOutcome::Ok(sess, token) => {
+            let home = if sess.role() == Role::Volunteer {
+                "/volunteer"
+            } else {
+                "/queue"
+            };
+            let mut res = Redirect::to(home).into_response();
             set_cookie(
                 &mut res,
                 &session::set_cookie(
@@ -479,11 +488,15 @@ struct CasePage {
     can_approve: bool,
     analysts: Vec<(i64, String)>,
     me: i64,
+    photo_leads: Vec<crate::volunteer::store::CasePhotoLead>,
 }
 
 impl CasePage {
     fn time(&self, ms: &i64) -> String {
         fmt_ms(*ms)
+    }
+    fn coord(&self, v: &f64) -> String {
+        format!("{v:.5}")
     }
     fn score(&self, s: &f64) -> String {
         format!("{s:.2}")
@@ -524,6 +537,8 @@ async fn case_page(
         .map(|u| (u.id, u.name))
         .collect();
     let can_review = may_review(sess.role()) && c.merged_into.is_none();
+    let photo_leads =
+        crate::volunteer::store::case_photo_leads(&st.db, id, sess.role() == Role::Admin).await?;
     let confirmed_by_me = c.confirmed_by.as_deref() == Some(sess.user.name.as_str());
     let page = CasePage {
         nav: Some(Nav::of(&sess)),
@@ -538,6 +553,7 @@ async fn case_page(
         can_review,
         analysts,
         me: sess.user.id,
+        photo_leads,
         c,
     };
     Ok(Html(page.render().map_err(ReporterError::from)?))
