@@ -9,3 +9,4 @@ mod ocr;
 mod report;
 mod serve;
 mod util;
+mod volunteer;

@@ -46,7 +46,7 @@ pub use pages::{QueueParams, render_queue};
 pub use session::{LoginLimiter, Session};
 
 /// The Content-Security-Policy sent with every response.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Limits on decoded images.
