@@ -139,6 +139,7 @@ struct WeeklyHtml {
     generated: String,
     complete: bool,
     cases: Vec<CaseView>,
+    field: crate::volunteer::store::Figures,
 }
 
 /// Renders the report as one HTML document.
@@ -150,6 +151,7 @@ pub fn render(report: &WeeklyReport) -> Result<String, ReportError> {
         generated: human_time(report.generated_at),
         complete: report.complete,
         cases: report.cases.iter().map(case_view).collect(),
+        field: report.field.clone(),
     }
     .render()
     .map_err(|e| ReportError::Render {

@@ -43,6 +43,8 @@ pub struct WeeklyReport {
     pub complete: bool,
     /// The cases, by confirmation time, then id.
     pub cases: Vec<CaseEntry>,
+    /// Volunteers' photos and walls cleaned in the week.
+    pub field: crate::volunteer::store::Figures,
 }
 
 /// One confirmed case.
@@ -247,6 +249,7 @@ pub async fn build_with(
         generated_at: now_ms,
         complete: now_ms >= end,
         cases,
+        field: crate::volunteer::store::figures(db, start, end).await?,
     })
 }
 

@@ -600,3 +600,89 @@ pub async fn figures(db: &Db, from: i64, to: i64) -> Result<Figures, ReporterErr
         .await?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::{self, Role};
+    use kuzet_storage::testing::TestDb;
+
+    #[tokio::test]
+    async fn figures_count_photos_codes_and_cleaned_walls_and_status_changes_are_audited() {
+        // SQLite, and PostgreSQL when KUZET_TEST_DATABASE_URL names one.
+        for t in TestDb::all().await.unwrap() {
+            figures_on(&t).await;
+            t.cleanup().await.unwrap();
+        }
+    }
+
+    async fn figures_on(t: &TestDb) {
+        let u = users::add(
+            &t.db,
+            "test",
+            "vera",
+            Role::Volunteer,
+            "long-enough-password",
+        )
+        .await
+        .unwrap();
+        let r = create_report(&t.db, u.id, "", "Medeu", Some((43.25, 76.99)))
+            .await
+            .unwrap();
+        let lead = PhotoLead {
+            kind: "url".into(),
+            value: "http://127.0.0.1:9/".into(),
+            source: "qr",
+            payload: Some("http://127.0.0.1:9/".into()),
+        };
+        let p = NewPhoto {
+            report_id: r.id,
+            sha256: "a".repeat(64),
+            status: "processed",
+            gps: Some((43.25, 76.99)),
+            ..NewPhoto::default()
+        };
+        let got = record(&t.db, "vera", p.clone(), &[lead], Some("QR".into()))
+            .await
+            .unwrap();
+        let dup = NewPhoto {
+            status: "duplicate",
+            duplicate_of: got.id,
+            ..p
+        };
+        record(&t.db, "vera", dup, &[], None).await.unwrap();
+        let list = tasks(&t.db, Some("Medeu"), None, 10).await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].status, "reported");
+        assert!(
+            set_task_status(&t.db, "ana", list[0].id, "gone")
+                .await
+                .is_err()
+        );
+        set_task_status(&t.db, "ana", list[0].id, "painted_over")
+            .await
+            .unwrap();
+        let f = figures(&t.db, 0, i64::MAX).await.unwrap();
+        assert_eq!(
+            f,
+            Figures {
+                photos_received: 2,
+                codes_read: 1,
+                shops_found: 0,
+                walls_cleaned: 1
+            }
+        );
+        assert_eq!(figures(&t.db, 0, 1).await.unwrap(), Figures::default());
+        let audit = crate::audit::recent(&t.db, 10).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "cleanup.status" && e.detail_json.contains("painted_over"))
+        );
+        let mine = my_reports(&t.db, u.id, 10).await.unwrap();
+        assert!(
+            mine[0].photos[0].outcome.ends_with("painted over"),
+            "{mine:?}"
+        );
+    }
+}
