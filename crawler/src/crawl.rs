@@ -325,6 +325,64 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
+fn new_url(
+    url: &Url,
+    depth: i64,
+    priority: f64,
+    kind: &'static str,
+    source: Option<i64>,
+    parent: Option<i64>,
+) -> NewUrl {
+    NewUrl {
+        url: url.to_string(),
+        url_hash: url_key(url),
+        host: origin(url),
+        depth,
+        priority,
+        kind,
+        source_id: source,
+        parent_page_id: parent,
+        // The crawl loop sets the host's policy delay (`Crawler::payload_leads`); elsewhere a
+        // new host starts with none and each fetch spaces the next one.
+        host_delay_ms: 0,
+    }
+}
+
+/// Decoded payloads → (stored codes `(text, kind, attempt)`, frontier entries). QR payloads are
+/// strong leads: Telegram references become preview pages under `telegram_base`, http(s) URLs
+/// become pages (the scope check and SSRF guard still apply when they are fetched), anything else
+/// is kept as text and never fetched.
+pub fn payload_leads(
+    payloads: &[String],
+    telegram_base: &Url,
+    depth: i64,
+    source: Option<i64>,
+    parent: Option<i64>,
+) -> (Vec<(String, String, String)>, Vec<NewUrl>) {
+    let mut codes = Vec::new();
+    let mut links = Vec::new();
+    for p in payloads {
+        let text = p.trim();
+        let lower = text.to_ascii_lowercase();
+        let kind = if let Some(ch) = (lower.contains("t.me/") || text.starts_with('@'))
+            .then(|| telegram::channel_from_ref(text))
+            .flatten()
+        {
+            if let Ok(u) = telegram::page_url(telegram_base, &ch, None) {
+                links.push(new_url(&u, depth, 1.0, "telegram", source, parent));
+            }
+            "telegram"
+        } else if let Ok(u) = parse_canonical(text) {
+            links.push(new_url(&u, depth, 1.0, "page", source, parent));
+            "url"
+        } else {
+            "text"
+        };
+        codes.push((text.to_string(), kind.to_string(), String::new()));
+    }
+    (codes, links)
+}
+
 /// What processing one lease produced, committed together.
 enum Outcome {
     Page {
@@ -520,7 +578,7 @@ impl Crawler {
         Ok(added)
     }
 
-    /// Decoded payloads → (stored codes, frontier entries). QR payloads are strong leads.
+    /// Decoded payloads → (stored codes, frontier entries); see [`payload_leads`].
     fn payload_leads(
         &self,
         payloads: &[String],
@@ -528,26 +586,13 @@ impl Crawler {
         source: Option<i64>,
         parent: Option<i64>,
     ) -> (Vec<(String, String, String)>, Vec<NewUrl>) {
-        let mut codes = Vec::new();
-        let mut links = Vec::new();
-        for p in payloads {
-            let text = p.trim();
-            let lower = text.to_ascii_lowercase();
-            let kind = if let Some(ch) = (lower.contains("t.me/") || text.starts_with('@'))
-                .then(|| telegram::channel_from_ref(text))
-                .flatten()
-            {
-                if let Ok(u) = telegram::page_url(&self.config.telegram_base, &ch, None) {
-                    links.push(self.new_url(&u, depth, 1.0, "telegram", source, parent));
-                }
-                "telegram"
-            } else if let Ok(u) = parse_canonical(text) {
-                links.push(self.new_url(&u, depth, 1.0, "page", source, parent));
-                "url"
-            } else {
-                "text"
-            };
-            codes.push((text.to_string(), kind.to_string(), String::new()));
+        let (codes, mut links) =
+            payload_leads(payloads, &self.config.telegram_base, depth, source, parent);
+        for link in &mut links {
+            if let Ok(u) = Url::parse(&link.url) {
+                let delay = self.config.politeness.policy_for(&u).min_delay;
+                link.host_delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            }
         }
         (codes, links)
     }

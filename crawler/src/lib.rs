@@ -18,6 +18,7 @@
 //! - [`telegram`]: the `t.me/s/<channel>` preview adapter: posts, pagination, leads.
 //! - [`warc`]: WARC 1.1 writer (request, response, metadata records) and verifier.
 //! - [`photos`]: photo folders → EXIF GPS position and time, image bytes to a decoder (QR).
+//! - [`uploads`]: photos uploaded by volunteers → images, QR codes and frontier entries.
 //! - [`error`]: error types.
 //! - [`recheck`]: takedown re-checks — one watched URL fetched again (scope, guard, robots.txt,
 //!   politeness) and classified as live, changed, blocked (configured signatures), gone-like or error.
@@ -37,6 +38,7 @@ pub mod robots;
 pub mod scope;
 pub mod store;
 pub mod telegram;
+pub mod uploads;
 pub mod url;
 pub mod warc;
 

@@ -10,6 +10,8 @@
 //!   reappearance, the weekly takedown figures; tables `watch_targets`, `watch_events`.
 //! - [`web`]: the analyst web UI and JSON API (axum): sessions, CSRF, roles, rate limiting,
 //!   security headers, re-encoded images; table `sessions`.
+//! - [`volunteer`]: photo reports from the field, their leads and the clean-up list; tables
+//!   `volunteer_reports`, `volunteer_photos`, `photo_leads`, `cleanup_tasks`.
 //!
 //! This crate is the only writer of `users`, `sessions`, `cases`, `case_pages`, `case_apart`,
 //! `reviews`, `audit_log`, `reports`, `report_deliveries`, `watch_targets` and `watch_events`.
@@ -21,6 +23,7 @@ mod error;
 pub mod report;
 pub mod takedown;
 pub mod users;
+pub mod volunteer;
 pub mod web;
 
 pub use error::ReporterError;

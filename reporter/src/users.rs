@@ -207,3 +207,43 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User, ReporterError> {
         created_at: r.try_get("created_at")?,
     })
 }
+
+/// Disables (or re-enables) a user; their sessions stop working at once. Audited.
+pub async fn set_disabled(
+    db: &Db,
+    actor: &str,
+    id: i64,
+    disabled: bool,
+) -> Result<(), ReporterError> {
+    let mut tx = db.begin_write().await?;
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(name) = name else {
+        return Err(ReporterError::NotFound { what: "user", id });
+    };
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(i64::from(disabled))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record_in(
+        &mut tx,
+        actor,
+        if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        },
+        &format!("user:{name}"),
+        &serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

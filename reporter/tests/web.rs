@@ -135,6 +135,9 @@ fn concrete(path: &str, w: &World) -> String {
         w.image
     } else if path.starts_with("/pages/") {
         w.pages[0]
+    } else if path.starts_with("/admin/") || path.starts_with("/volunteer/") {
+        // No such user or photo: the check is about access, not about disabling anyone.
+        999_999
     } else {
         w.cases[0]
     };
@@ -1136,4 +1139,228 @@ async fn forms_filter_merge_split_bulk_and_reflagging_reopens_with_history() {
     for a in ["case.merge", "case.split", "case.dismiss", "case.reopen"] {
         assert!(audit.contains(a), "{a} in the audit page");
     }
+}
+
+// ---------------------------------------------------------------- volunteers' uploads
+
+fn multipart(files: &[(&str, &[u8])], district: &str) -> (String, Vec<u8>) {
+    let boundary = "kuzetBoundary7MA4YWxkTrZu0gW";
+    let mut b = Vec::new();
+    b.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"district\"\r\n\r\n{district}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nnear the bus stop\r\n"
+        )
+        .as_bytes(),
+    );
+    for (name, bytes) in files {
+        b.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"{name}\"\r\n\
+                 Content-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        b.extend_from_slice(bytes);
+        b.extend_from_slice(b"\r\n");
+    }
+    b.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), b)
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A valid small PNG whose header claims 100,000 × 100,000 pixels (a decompression bomb).
+fn pixel_bomb() -> Vec<u8> {
+    let img = image::GrayImage::from_pixel(8, 8, image::Luma([0]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let mut b = png.into_inner();
+    // IHDR data starts at 16 (8 signature + 4 length + 4 type); CRC over type + data at 29.
+    b[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    b[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32(&b[12..29]);
+    b[29..33].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+fn photo(seed: u8, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(96, 64, |x, y| {
+        let v = ((x + y * 2) as u8).wrapping_add(seed);
+        image::Rgb([v, 255 - v, v / 3])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+async fn upload(
+    w: &World,
+    sess: &(String, String),
+    files: &[(&str, &[u8])],
+) -> (StatusCode, serde_json::Value) {
+    let (ct, b) = multipart(files, "Medeu");
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/volunteer/upload?csrf={}", sess.1))
+        .header(header::COOKIE, &sess.0)
+        .header(header::CONTENT_TYPE, ct)
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from(b))
+        .unwrap();
+    let res = w
+        .app
+        .clone()
+        .oneshot(with_ip(req, [10, 0, 0, 7]))
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, serde_json::from_str(&body(res).await).unwrap())
+}
+
+#[tokio::test]
+async fn hostile_uploads_get_clear_errors_duplicates_link_and_a_flood_is_limited() {
+    let mut cfg = WebConfig::default();
+    cfg.uploads.rate_max_photos = 9;
+    let w = world_with(cfg).await;
+    let vol = login(&w.app, "erlan").await;
+    let jpg = photo(7, image::ImageFormat::Jpeg);
+    let big = vec![0xFFu8; 50 << 20];
+    let bomb = pixel_bomb();
+    let files: Vec<(&str, &[u8])> = vec![
+        ("bomb.png", &bomb),
+        ("cut.jpg", &jpg[..200]),
+        ("huge.jpg", &big),
+        ("notes.jpg", b"this is not a photo at all"),
+        ("wall.jpg", &jpg),
+        ("wall-again.jpg", &jpg),
+    ];
+    let (status, v) = upload(&w, &vol, &files).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let r = v["results"].as_array().unwrap();
+    let outcome = |i: usize| r[i]["outcome"].as_str().unwrap().to_string();
+    assert_eq!(r.len(), 6, "{v}");
+    assert!(outcome(0).contains("pixels"), "bomb: {}", outcome(0));
+    assert!(outcome(1).contains("damaged"), "truncated: {}", outcome(1));
+    assert!(
+        outcome(2).contains("larger than 20 MB"),
+        "huge: {}",
+        outcome(2)
+    );
+    assert!(outcome(3).contains("not a photo"), "text: {}", outcome(3));
+    assert_eq!(r[4]["status"], "processed", "{v}");
+    assert_eq!(outcome(4), "nothing found");
+    assert_eq!(r[5]["status"], "duplicate");
+    assert!(outcome(5).contains("same photo"), "{}", outcome(5));
+    // The same wall as PNG: another file, the same picture.
+    let png = photo(7, image::ImageFormat::Png);
+    let (_, v) = upload(&w, &vol, &[("wall.png", &png)]).await;
+    assert_eq!(v["results"][0]["status"], "duplicate", "{v}");
+    assert!(
+        v["results"][0]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("same wall")
+    );
+    // Every upload is audited with its file hash; a duplicate stores no file of its own.
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT detail_json FROM audit_log WHERE action = 'volunteer.upload' ORDER BY id",
+    )
+    .fetch_all(w.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited.len(), 7);
+    let sha = kuzet_reporter::volunteer::process::sha256_hex(&jpg);
+    assert!(audited[4].contains(&sha), "{}", audited[4]);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM volunteer_photos WHERE original_path IS NOT NULL")
+            .fetch_one(w.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, 1);
+    // The volunteer sees the re-encoded copy of their own photo (a PNG, no EXIF), analysts too;
+    // a liaison does not.
+    let id = r[4]["id"].as_i64().unwrap();
+    let get = |sess: (String, String)| {
+        let app = w.app.clone();
+        async move {
+            let req = Request::builder()
+                .uri(format!("/volunteer/photos/{id}/image"))
+                .header(header::COOKIE, sess.0)
+                .body(Body::empty())
+                .unwrap();
+            app.oneshot(with_ip(req, [10, 0, 0, 7])).await.unwrap()
+        }
+    };
+    let res = get(vol.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
+    assert_eq!(
+        get(login(&w.app, "aigerim").await).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(login(&w.app, "dana").await).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // Flood: 9 photos per window; the 8th and 9th pass, the rest of this batch is refused.
+    let many: Vec<(&str, &[u8])> = (0..4).map(|_| ("x.jpg", jpg.as_slice())).collect();
+    let (status, v) = upload(&w, &vol, &many).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let statuses: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["duplicate", "duplicate", "limited", "limited"]);
+    let (status, _) = upload(&w, &vol, &many[..1]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Without the CSRF token in the query, nothing is accepted.
+    let (ct, b) = multipart(&[("wall.jpg", &jpg)], "");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/volunteer/upload")
+        .header(header::COOKIE, &vol.0)
+        .header(header::CONTENT_TYPE, ct)
+        .body(Body::from(b))
+        .unwrap();
+    let res = w
+        .app
+        .clone()
+        .oneshot(with_ip(req, [10, 0, 0, 7]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // "My reports" lists the outcomes.
+    let req = Request::builder()
+        .uri("/volunteer/reports")
+        .header(header::COOKIE, &vol.0)
+        .body(Body::empty())
+        .unwrap();
+    let page = body(
+        w.app
+            .clone()
+            .oneshot(with_ip(req, [10, 0, 0, 7]))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        page.contains("nothing found") && page.contains("Medeu"),
+        "{page}"
+    );
 }

@@ -68,7 +68,12 @@ pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     });
     let scheduler = tokio::spawn(schedule::run(db.clone(), jobs, runner, stop_rx.clone()));
     let mut web_stop = stop_rx.clone();
-    let server = web::serve(listener, AppState::new(db.clone(), cfg), async move {
+    let telegram_base = kuzet_crawler::url::parse_canonical(&ctx.config.telegram.base_url)
+        .map_err(|e| UsageError(format!("[telegram] base_url: {e}")))?;
+    let state = AppState::new(db.clone(), cfg).with_field_tools(Arc::new(
+        crate::wiring::FieldWiring::new(db.clone(), telegram_base),
+    ));
+    let server = web::serve(listener, state, async move {
         let _ = web_stop.wait_for(|s| *s).await;
     });
     let signals = async {

@@ -13,3 +13,4 @@ mod report;
 mod serve;
 mod takedown;
 mod util;
+mod volunteer;

@@ -139,6 +139,7 @@ struct WeeklyHtml {
     generated: String,
     complete: bool,
     cases: Vec<CaseView>,
+    field: crate::volunteer::store::Figures,
     td: crate::takedown::stats::Figures,
     td_median: String,
     td_p90: String,
@@ -163,6 +164,7 @@ pub fn render(report: &WeeklyReport) -> Result<String, ReportError> {
         td: report.takedown.clone(),
         td_median: duration_text(report.takedown.median_ms_to_takedown),
         td_p90: duration_text(report.takedown.p90_ms_to_takedown),
+        field: report.field.clone(),
     }
     .render()
     .map_err(|e| ReportError::Render {

@@ -46,6 +46,8 @@ pub struct WeeklyReport {
     /// Takedown figures at the end of the week (or now, for a week not over), from stored
     /// re-check transitions ([`crate::takedown::stats`]).
     pub takedown: crate::takedown::stats::Figures,
+    /// Volunteers' photos and walls cleaned in the week.
+    pub field: crate::volunteer::store::Figures,
 }
 
 /// One confirmed case.
@@ -257,6 +259,7 @@ pub async fn build_with(
             limits.still_live_days,
         )
         .await?,
+        field: crate::volunteer::store::figures(db, start, end).await?,
     })
 }
 

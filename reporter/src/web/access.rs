@@ -33,6 +33,8 @@ const STAFF: &[Role] = &[Role::Admin, Role::Analyst, Role::Liaison];
 const REVIEW: &[Role] = &[Role::Admin, Role::Analyst];
 const FORWARD: &[Role] = &[Role::Admin, Role::Liaison];
 const ADMIN: &[Role] = &[Role::Admin];
+const VOLUNTEER: &[Role] = &[Role::Volunteer];
+const PHOTOS: &[Role] = &[Role::Admin, Role::Analyst, Role::Volunteer];
 
 const fn r(method: &'static str, path: &'static str, roles: &'static [Role]) -> RouteRule {
     RouteRule {
@@ -45,7 +47,8 @@ const fn r(method: &'static str, path: &'static str, roles: &'static [Role]) -> 
 /// Every route of the UI and API with its allowed roles.
 ///
 /// Liaisons additionally see only confirmed and forwarded cases (checked in the handlers).
-/// Volunteers have no access to cases; they may only log out.
+/// Volunteers have no access to cases: they may upload photo reports, see their own reports
+/// and photos (checked in the handler), and log out.
 pub const ROUTES: &[RouteRule] = &[
     r("GET", "/login", PUBLIC),
     r("POST", "/login", PUBLIC),
@@ -92,6 +95,19 @@ pub const ROUTES: &[RouteRule] = &[
     r("GET", "/reports/{id}/{kind}", FORWARD),
     r("GET", "/api/reports", FORWARD),
     r("POST", "/api/reports", FORWARD),
+    r("GET", "/assets/volunteer.js", PUBLIC),
+    r("GET", "/volunteer", VOLUNTEER),
+    r("POST", "/volunteer/upload", VOLUNTEER),
+    r("GET", "/volunteer/reports", VOLUNTEER),
+    r("GET", "/volunteer/photos/{id}/image", PHOTOS),
+    r("GET", "/cleanup", REVIEW),
+    r("GET", "/cleanup/route", REVIEW),
+    r("POST", "/cleanup/{id}/status", REVIEW),
+    r("GET", "/cleanup/{id}/after", REVIEW),
+    r("POST", "/cleanup/{id}/after", REVIEW),
+    r("GET", "/admin/volunteers", ADMIN),
+    r("POST", "/admin/volunteers", ADMIN),
+    r("POST", "/admin/volunteers/{id}/disable", ADMIN),
 ];
 
 /// The rule for a matched path and method, if the table has one.
@@ -177,6 +193,21 @@ async fn check_csrf(req: Request, sess: &Session, max_body: usize) -> Result<Req
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_multipart {
+        // File uploads without JavaScript carry the token in the query (`?csrf=…`).
+        let ok = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .any(|(k, v)| k == "csrf" && same(&v, &sess.csrf));
+        return if ok {
+            Ok(req)
+        } else {
+            Err(WebError::forbidden("CSRF token missing or invalid"))
+        };
+    }
     if !is_form {
         return Err(WebError::forbidden("CSRF token missing"));
     }

@@ -32,6 +32,7 @@ use kuzet_storage::Db;
 
 use crate::cases::GroupingLimits;
 use crate::report::ReportLimits;
+use crate::volunteer::{District, FieldTools, UploadLimiter, UploadLimits, default_districts};
 
 pub mod access;
 mod api;
@@ -42,6 +43,7 @@ mod pages;
 mod reports;
 pub mod session;
 mod time;
+mod volunteer;
 
 pub use access::{ROUTES, RouteRule};
 pub use error::WebError;
@@ -49,7 +51,7 @@ pub use pages::{QueueParams, render_queue};
 pub use session::{LoginLimiter, Session};
 
 /// The Content-Security-Policy sent with every response.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Limits on decoded images.
@@ -112,6 +114,10 @@ pub struct WebConfig {
     pub report_utc_offset_minutes: i32,
     /// Limits of reports generated from the UI.
     pub report_limits: ReportLimits,
+    /// Limits on volunteers' photo uploads (bytes, count, pixels, rate per account).
+    pub uploads: UploadLimits,
+    /// Districts volunteers pick from. Default: Almaty's.
+    pub districts: Vec<District>,
 }
 
 impl Default for WebConfig {
@@ -132,6 +138,8 @@ impl Default for WebConfig {
             report_dir: None,
             report_utc_offset_minutes: 300,
             report_limits: ReportLimits::default(),
+            uploads: UploadLimits::default(),
+            districts: default_districts(),
         }
     }
 }
@@ -145,17 +153,48 @@ pub struct AppState {
     pub cfg: Arc<WebConfig>,
     /// Login rate limiter (in memory, per process).
     pub limiter: Arc<LoginLimiter>,
+    /// Photo upload rate limiter per account (in memory, per process).
+    pub uploads: Arc<UploadLimiter>,
+    /// EXIF, OCR and the crawler for volunteers' photos (wired by the binary).
+    pub field_tools: FieldToolsSlot,
+}
+
+/// Optional [`FieldTools`]; without them photos are still checked, stored and scanned for QR
+/// codes, but have no EXIF position, no OCR and no leads handed to the crawler.
+#[derive(Clone, Default)]
+pub struct FieldToolsSlot(pub Option<Arc<dyn FieldTools>>);
+
+impl std::fmt::Debug for FieldToolsSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "FieldTools(wired)"
+        } else {
+            "FieldTools(none)"
+        })
+    }
 }
 
 impl AppState {
     /// State over `db` with `cfg`.
     pub fn new(db: Db, cfg: WebConfig) -> AppState {
         let limiter = Arc::new(LoginLimiter::new(cfg.login_max_failures, cfg.login_window));
+        let uploads = Arc::new(UploadLimiter::new(
+            cfg.uploads.rate_max_photos,
+            cfg.uploads.rate_window,
+        ));
         AppState {
             db,
             cfg: Arc::new(cfg),
             limiter,
+            uploads,
+            field_tools: FieldToolsSlot::default(),
         }
+    }
+
+    /// The same state with `tools` for volunteers' photos.
+    pub fn with_field_tools(mut self, tools: Arc<dyn FieldTools>) -> AppState {
+        self.field_tools = FieldToolsSlot(Some(tools));
+        self
     }
 }
 
@@ -166,6 +205,7 @@ pub fn app(state: AppState) -> Router {
         .merge(evidence::routes())
         .merge(ops::routes())
         .merge(reports::routes())
+        .merge(volunteer::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,

@@ -237,6 +237,33 @@ async fn render(st: &AppState) -> Result<String, sqlx::Error> {
         "90th percentile time from forwarding to blocked or gone (0 when none)",
         td.p90_ms_to_takedown.unwrap_or(0),
     );
+    let f = crate::volunteer::store::figures(&st.db, 0, i64::MAX)
+        .await
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    single(
+        &mut r,
+        "volunteer_photos",
+        "Photos received from volunteers (duplicates and refusals included)",
+        f.photos_received,
+    );
+    single(
+        &mut r,
+        "volunteer_codes_read",
+        "QR codes read from volunteers' photos",
+        f.codes_read,
+    );
+    single(
+        &mut r,
+        "volunteer_shops_found",
+        "Pages in cases reached through volunteers' photos",
+        f.shops_found,
+    );
+    single(
+        &mut r,
+        "walls_cleaned",
+        "Clean-up tasks painted over",
+        f.walls_cleaned,
+    );
     let mut out = String::new();
     encode(&mut out, &r).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     Ok(out)

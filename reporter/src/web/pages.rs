@@ -72,6 +72,8 @@ pub(super) struct Nav {
     pub csrf: String,
     pub is_admin: bool,
     pub reports: bool,
+    pub is_volunteer: bool,
+    pub can_review: bool,
 }
 
 impl Nav {
@@ -82,6 +84,8 @@ impl Nav {
             csrf: s.csrf.clone(),
             is_admin: s.role() == Role::Admin,
             reports: matches!(s.role(), Role::Admin | Role::Liaison),
+            is_volunteer: s.role() == Role::Volunteer,
+            can_review: may_review(s.role()),
         }
     }
 }
@@ -238,8 +242,13 @@ async fn login_submit(State(st): State<AppState>, req: Request) -> Result<Respon
             name,
         ),
         LoginOutcome::Wrong => again(StatusCode::UNAUTHORIZED, "wrong name or password", name),
-        LoginOutcome::Ok(_, token) => {
-            let mut res = Redirect::to("/queue").into_response();
+        LoginOutcome::Ok(sess, token) => {
+            let home = if sess.role() == Role::Volunteer {
+                "/volunteer"
+            } else {
+                "/queue"
+            };
+            let mut res = Redirect::to(home).into_response();
             set_cookie(
                 &mut res,
                 &session::set_cookie(
@@ -481,11 +490,15 @@ struct CasePage {
     can_approve: bool,
     analysts: Vec<(i64, String)>,
     me: i64,
+    photo_leads: Vec<crate::volunteer::store::CasePhotoLead>,
 }
 
 impl CasePage {
     fn time(&self, ms: &i64) -> String {
         fmt_ms(*ms)
+    }
+    fn coord(&self, v: &f64) -> String {
+        format!("{v:.5}")
     }
     fn score(&self, s: &f64) -> String {
         format!("{s:.2}")
@@ -526,6 +539,8 @@ async fn case_page(
         .map(|u| (u.id, u.name))
         .collect();
     let can_review = may_review(sess.role()) && c.merged_into.is_none();
+    let photo_leads =
+        crate::volunteer::store::case_photo_leads(&st.db, id, sess.role() == Role::Admin).await?;
     let confirmed_by_me = c.confirmed_by.as_deref() == Some(sess.user.name.as_str());
     let page = CasePage {
         nav: Some(Nav::of(&sess)),
@@ -540,6 +555,7 @@ async fn case_page(
         can_review,
         analysts,
         me: sess.user.id,
+        photo_leads,
         c,
     };
     Ok(Html(page.render().map_err(ReporterError::from)?))
