@@ -314,27 +314,39 @@ async fn three_workers_on_postgres_one_killed_every_url_fetched_once() {
     let mut a = crawl(dir.path(), &t.url, &web, "wa", &lease);
     let mut victim = crawl(dir.path(), &t.url, &web, "wb", &lease);
     let mut c = crawl(dir.path(), &t.url, &web, "wc", &lease);
-    // Kill "wb" once a third of the web is stored and it has fetched some of it itself.
+    // Kill "wb" once a third of the web is stored and it has fetched some of it itself, at a
+    // moment when it holds leases: it is frozen (SIGSTOP) first, so what it holds cannot change
+    // between the look and the kill; if it holds none, it is let go on (SIGCONT) and tried again.
     let deadline = Instant::now() + Duration::from_secs(120);
+    let pid = victim.id().to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    };
     loop {
-        let mine = count(&t.db, "SELECT COUNT(*) FROM fetch_log WHERE worker = 'wb'").await;
-        // … and holds leases at this moment, so that killing it leaves some to expire.
-        if mine > 0
-            && count(&t.db, "SELECT COUNT(*) FROM pages").await >= total / 3
-            && count(
-                &t.db,
-                "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'wb'",
-            )
-            .await
-                > 0
-        {
-            break;
-        }
         assert!(
             victim.try_wait().unwrap().is_none(),
             "wb ended before the kill"
         );
         assert!(Instant::now() < deadline, "no progress");
+        let mine = count(&t.db, "SELECT COUNT(*) FROM fetch_log WHERE worker = 'wb'").await;
+        if mine > 0 && count(&t.db, "SELECT COUNT(*) FROM pages").await >= total / 3 {
+            signal("-STOP");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let held = count(
+                &t.db,
+                "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'wb'",
+            )
+            .await;
+            if held > 0 {
+                break;
+            }
+            signal("-CONT");
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     victim.kill().expect("kill -9");

@@ -242,7 +242,7 @@ async fn live_blocked_gone_changed_and_reappearance() {
         )
         .await;
         assert_eq!(with_evidence, events);
-        let o = run(kuzet(d).args(["evidence", "verify", "ev"]), "");
+        let o = run(kuzet(d).args(["--db", db, "evidence", "verify", "ev"]), "");
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
         let detail: String =
             sqlx::query_scalar("SELECT detail FROM watch_events WHERE to_state = 'blocked'")
