@@ -307,7 +307,7 @@ async fn three_workers_on_postgres_one_killed_every_url_fetched_once() {
     let Some(t) = TestDb::postgres().await.unwrap() else {
         return;
     };
-    let web = TestWeb::start(10, 20, Duration::from_millis(20));
+    let web = TestWeb::start(10, 40, Duration::from_millis(20));
     let total = web.all_paths().len() as i64;
     let dir = tempfile::tempdir().unwrap();
     let lease = ["--lease-secs", "3"];
