@@ -325,6 +325,7 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
+/// A frontier entry for `url`; `host_delay_ms` is the minimum delay a host first seen starts with.
 fn new_url(
     url: &Url,
     depth: i64,
@@ -332,6 +333,7 @@ fn new_url(
     kind: &'static str,
     source: Option<i64>,
     parent: Option<i64>,
+    host_delay_ms: i64,
 ) -> NewUrl {
     NewUrl {
         url: url.to_string(),
@@ -342,22 +344,21 @@ fn new_url(
         kind,
         source_id: source,
         parent_page_id: parent,
-        // The crawl loop sets the host's policy delay (`Crawler::payload_leads`); elsewhere a
-        // new host starts with none and each fetch spaces the next one.
-        host_delay_ms: 0,
+        host_delay_ms,
     }
 }
 
 /// Decoded payloads → (stored codes `(text, kind, attempt)`, frontier entries). QR payloads are
 /// strong leads: Telegram references become preview pages under `telegram_base`, http(s) URLs
 /// become pages (the scope check and SSRF guard still apply when they are fetched), anything else
-/// is kept as text and never fetched.
+/// is kept as text and never fetched. `host_delay_ms` gives a new host's starting delay.
 pub fn payload_leads(
     payloads: &[String],
     telegram_base: &Url,
     depth: i64,
     source: Option<i64>,
     parent: Option<i64>,
+    host_delay_ms: &dyn Fn(&Url) -> i64,
 ) -> (Vec<(String, String, String)>, Vec<NewUrl>) {
     let mut codes = Vec::new();
     let mut links = Vec::new();
@@ -369,11 +370,27 @@ pub fn payload_leads(
             .flatten()
         {
             if let Ok(u) = telegram::page_url(telegram_base, &ch, None) {
-                links.push(new_url(&u, depth, 1.0, "telegram", source, parent));
+                links.push(new_url(
+                    &u,
+                    depth,
+                    1.0,
+                    "telegram",
+                    source,
+                    parent,
+                    host_delay_ms(&u),
+                ));
             }
             "telegram"
         } else if let Ok(u) = parse_canonical(text) {
-            links.push(new_url(&u, depth, 1.0, "page", source, parent));
+            links.push(new_url(
+                &u,
+                depth,
+                1.0,
+                "page",
+                source,
+                parent,
+                host_delay_ms(&u),
+            ));
             "url"
         } else {
             "text"
@@ -448,18 +465,21 @@ impl Crawler {
         source: Option<i64>,
         parent: Option<i64>,
     ) -> NewUrl {
-        let delay = self.config.politeness.policy_for(url).min_delay;
-        NewUrl {
-            url: url.to_string(),
-            url_hash: url_key(url),
-            host: origin(url),
+        new_url(
+            url,
             depth,
             priority,
             kind,
-            source_id: source,
-            parent_page_id: parent,
-            host_delay_ms: i64::try_from(delay.as_millis()).unwrap_or(i64::MAX),
-        }
+            source,
+            parent,
+            self.host_delay_ms(url),
+        )
+    }
+
+    /// The minimum delay of `url`'s host under the politeness policy, in milliseconds.
+    fn host_delay_ms(&self, url: &Url) -> i64 {
+        let delay = self.config.politeness.policy_for(url).min_delay;
+        i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// On SQLite, this process's writers take turns here, first come first served, rather than
@@ -586,15 +606,14 @@ impl Crawler {
         source: Option<i64>,
         parent: Option<i64>,
     ) -> (Vec<(String, String, String)>, Vec<NewUrl>) {
-        let (codes, mut links) =
-            payload_leads(payloads, &self.config.telegram_base, depth, source, parent);
-        for link in &mut links {
-            if let Ok(u) = Url::parse(&link.url) {
-                let delay = self.config.politeness.policy_for(&u).min_delay;
-                link.host_delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-            }
-        }
-        (codes, links)
+        payload_leads(
+            payloads,
+            &self.config.telegram_base,
+            depth,
+            source,
+            parent,
+            &|u| self.host_delay_ms(u),
+        )
     }
 
     fn lock_summary(&self) -> std::sync::MutexGuard<'_, CrawlSummary> {

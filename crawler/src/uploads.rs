@@ -65,6 +65,8 @@ pub async fn ingest(
             0,
             Some(source),
             None,
+            // A host first seen here starts with no delay; each fetch spaces the next one.
+            &|_| 0,
         );
         urls.push(l.first().map(|n| n.url.clone()));
         codes.extend(c);
