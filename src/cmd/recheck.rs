@@ -14,12 +14,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use futures_util::StreamExt;
-use kuzet_crawler::fetch::{FetchConfig, FetchLimits};
-use kuzet_crawler::politeness::HostPolicy;
 use kuzet_crawler::recheck::{
     Baseline, BlockSignatureConfig, RecheckConfig, Rechecker, Seen as CrawlSeen, TargetKind,
 };
-use kuzet_crawler::scope::{Scope, ScopeEntry};
 use kuzet_reporter::cases::Status;
 use kuzet_reporter::takedown::watch::{self, Check, Evidence, Target};
 use kuzet_reporter::takedown::{self, Seen};
@@ -29,8 +26,9 @@ use serde_json::json;
 use tokio::sync::watch as signal;
 
 use super::Context;
+use super::crawl::crawl_settings;
 use crate::UsageError;
-use crate::config::{Config, ScheduleEntry};
+use crate::config::{Config, CrawlSection, ScheduleEntry};
 use crate::wiring::ClassifierScorer;
 
 /// `kuzet cases recheck` options (network flags as for `kuzet crawl`).
@@ -63,11 +61,10 @@ pub struct RecheckArgs {
 #[derive(Debug, Clone)]
 pub struct RecheckOptions {
     pub case: Option<i64>,
-    pub scope: Vec<ScopeEntry>,
-    pub allow_private_addresses: bool,
-    pub socks_proxy: String,
+    /// The `[crawl]` section with this run's flags applied: scope, SSRF guard, proxy, limits
+    /// and politeness as for any crawl.
+    pub crawl: CrawlSection,
     pub telegram_base: String,
-    pub impolite_for: Vec<ScopeEntry>,
     pub evidence_dir: PathBuf,
 }
 
@@ -99,38 +96,26 @@ pub struct TransitionLine {
     pub warc_digest: Option<String>,
 }
 
-fn entries(values: &[String], what: &str) -> anyhow::Result<Vec<ScopeEntry>> {
-    values
-        .iter()
-        .map(|v| {
-            v.parse::<ScopeEntry>()
-                .map_err(|e| UsageError(format!("{what}: {e}")).into())
-        })
-        .collect()
-}
-
 pub async fn run(args: RecheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.config;
+    let mut crawl = cfg.crawl.clone();
+    if !args.scope.is_empty() {
+        crawl.scope = args.scope.clone();
+    }
+    crawl.allow_private_addresses |= args.allow_private_addresses;
+    if let Some(proxy) = &args.socks_proxy {
+        crawl.socks_proxy = proxy.clone();
+    }
+    if !args.impolite_for.is_empty() {
+        crawl.impolite_for = args.impolite_for.clone();
+    }
     let opts = RecheckOptions {
         case: args.case,
-        scope: entries(
-            if args.scope.is_empty() {
-                &cfg.crawl.scope
-            } else {
-                &args.scope
-            },
-            "--scope",
-        )?,
-        allow_private_addresses: args.allow_private_addresses || cfg.crawl.allow_private_addresses,
-        socks_proxy: args
-            .socks_proxy
-            .clone()
-            .unwrap_or_else(|| cfg.crawl.socks_proxy.clone()),
+        crawl,
         telegram_base: args
             .telegram_base
             .clone()
             .unwrap_or_else(|| cfg.telegram.base_url.clone()),
-        impolite_for: entries(&args.impolite_for, "--impolite-for")?,
         evidence_dir: args
             .evidence_dir
             .clone()
@@ -215,13 +200,12 @@ pub async fn recheck(
             .context("cannot update the watch list")?,
         ..RecheckSummary::default()
     };
-    let mut config = RecheckConfig {
-        fetch: FetchConfig {
-            limits: FetchLimits::default(),
-            scope: Scope::new(opts.scope.clone()),
-            allow_private_addresses: opts.allow_private_addresses,
-            socks_proxy: Some(opts.socks_proxy.clone()),
-        },
+    let (crawl, _) = crawl_settings(&opts.crawl)?;
+    let config = RecheckConfig {
+        fetch: crawl.fetch,
+        robots: crawl.robots,
+        politeness: crawl.politeness,
+        parse: crawl.parse,
         signatures: BlockSignatureConfig {
             statuses: tk.block_statuses.clone(),
             body_patterns: tk.block_body_patterns.clone(),
@@ -236,14 +220,7 @@ pub async fn recheck(
             kuzet_storage::now_ms(),
             std::process::id()
         ),
-        ..RecheckConfig::default()
     };
-    for e in &opts.impolite_for {
-        config
-            .politeness
-            .overrides
-            .push((e.clone(), HostPolicy::relaxed(8)));
-    }
     let classifier = kuzet_classifier::Classifier::default_rules()
         .context("cannot compile the built-in rule set")?;
     let rechecker = Rechecker::new(config, Arc::new(ClassifierScorer::new(classifier)))
@@ -361,20 +338,15 @@ pub async fn scheduled(
     spec: &ScheduleEntry,
     shutdown: signal::Receiver<bool>,
 ) -> anyhow::Result<String> {
+    let mut crawl = cfg.crawl.clone();
+    if !spec.scope.is_empty() {
+        crawl.scope = spec.scope.clone();
+    }
+    crawl.allow_private_addresses |= spec.allow_private_addresses;
     let opts = RecheckOptions {
         case: None,
-        scope: entries(
-            if spec.scope.is_empty() {
-                &cfg.crawl.scope
-            } else {
-                &spec.scope
-            },
-            "scope",
-        )?,
-        allow_private_addresses: spec.allow_private_addresses || cfg.crawl.allow_private_addresses,
-        socks_proxy: cfg.crawl.socks_proxy.clone(),
+        crawl,
         telegram_base: cfg.telegram.base_url.clone(),
-        impolite_for: Vec::new(),
         evidence_dir: PathBuf::from(&cfg.takedown.evidence_dir),
     };
     let s = recheck(db, cfg, &statuses(cfg)?, &opts, shutdown, |_| {}).await?;
