@@ -97,6 +97,14 @@ pub struct RobotsDecision {
     pub crawl_delay: Option<Duration>,
 }
 
+/// Parses a robots.txt body for `agent` (pure); a file that does not parse allows everything.
+pub fn parse_robots(agent: &str, body: &[u8]) -> RobotsRules {
+    match Robot::new(agent, body) {
+        Ok(robot) => RobotsRules::Parsed(Arc::new(robot)),
+        Err(_) => RobotsRules::AllowAll,
+    }
+}
+
 /// Turns the result of fetching robots.txt into rules and how long to keep them (pure).
 pub fn rules_from_fetch(
     result: &Result<crate::fetch::FetchOutcome, FetchError>,
@@ -111,10 +119,7 @@ pub fn rules_from_fetch(
             if !textual {
                 return Some((RobotsRules::AllowAll, config.ttl));
             }
-            match Robot::new(&config.agent, o.body()) {
-                Ok(robot) => Some((RobotsRules::Parsed(Arc::new(robot)), config.ttl)),
-                Err(_) => Some((RobotsRules::AllowAll, config.ttl)),
-            }
+            Some((parse_robots(&config.agent, o.body()), config.ttl))
         }
         Err(FetchError::HttpStatus { status, .. }) if *status == 429 || *status >= 500 => {
             Some((RobotsRules::DisallowAll, config.error_ttl))

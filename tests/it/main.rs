@@ -7,6 +7,7 @@ mod crawl;
 mod crawl_stats;
 mod demo;
 mod fault;
+mod fuzz_regressions;
 mod hostile;
 mod ocr;
 mod report;

@@ -119,6 +119,12 @@ async fn login(c: &Client, base: &str, name: &str) {
         .click()
         .await
         .unwrap();
+    // Wait for the signed-in page: a `goto` before the login POST completes would abort it and
+    // leave the next page on the login form.
+    c.wait()
+        .for_element(Locator::Css("form.logout button"))
+        .await
+        .unwrap();
 }
 
 async fn logout(c: &Client) {
@@ -128,6 +134,7 @@ async fn logout(c: &Client) {
         .click()
         .await
         .unwrap();
+    c.wait().for_element(Locator::Id("login")).await.unwrap();
 }
 
 #[tokio::test]

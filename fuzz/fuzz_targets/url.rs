@@ -1,0 +1,7 @@
+#![no_main]
+//! `cargo fuzz run url`: see `fuzz/harness.rs` for what it checks.
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::url(data));
