@@ -18,6 +18,7 @@ use kuzet_crawler::recheck::{
     Baseline, BlockSignatureConfig, RecheckConfig, Rechecker, Seen as CrawlSeen, TargetKind,
 };
 use kuzet_reporter::cases::Status;
+use kuzet_reporter::takedown::qr::{self, QrSource, QrTarget, Resolution};
 use kuzet_reporter::takedown::watch::{self, Check, Evidence, Target};
 use kuzet_reporter::takedown::{self, Seen};
 use kuzet_storage::Db;
@@ -79,8 +80,33 @@ pub struct RecheckSummary {
     pub transitions: u64,
     /// Targets by state after their check.
     pub states: BTreeMap<String, u64>,
+    /// QR payloads newly put on the QR watch list.
+    pub qr_added: usize,
+    /// QR payloads re-resolved.
+    pub qr_checked: u64,
+    /// QR-hijack cases opened.
+    pub qr_hijacks: u64,
     /// Stopped on a shutdown request.
     pub interrupted: bool,
+}
+
+/// One QR-hijack case opened, printed by the command.
+#[derive(Debug, Clone, Serialize)]
+pub struct HijackLine {
+    pub case: i64,
+    pub qr: String,
+    pub redirects: Vec<String>,
+    pub final_url: Option<String>,
+    pub verdict: Option<String>,
+    pub score: Option<f64>,
+    pub seen_on: Vec<String>,
+    pub warc_digest: Option<String>,
+}
+
+/// What a run reports as it goes.
+pub enum Found<'a> {
+    Transition(&'a TransitionLine),
+    Hijack(&'a HijackLine),
 }
 
 /// One stored transition, printed by the command.
@@ -129,13 +155,24 @@ pub async fn run(args: RecheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         tracing::warn!("interrupted: finishing the checks in flight");
         let _ = tx.send(true);
     });
-    let summary = recheck(&db, cfg, &statuses, &opts, rx, |t| {
-        ctx.emit(&json!({ "transition": t }), || {
+    let summary = recheck(&db, cfg, &statuses, &opts, rx, |found| match found {
+        Found::Transition(t) => ctx.emit(&json!({ "transition": t }), || {
             format!(
                 "case #{} {} {} → {}  {}",
                 t.case, t.url, t.from, t.to, t.detail
             )
-        })
+        }),
+        Found::Hijack(h) => ctx.emit(&json!({ "qr_hijack": h }), || {
+            format!(
+                "case #{} QR hijack: {} → {} ({} {:.2}); seen on {}",
+                h.case,
+                h.qr,
+                h.final_url.as_deref().unwrap_or("?"),
+                h.verdict.as_deref().unwrap_or("?"),
+                h.score.unwrap_or(0.0),
+                h.seen_on.join("; ")
+            )
+        }),
     })
     .await?;
     ctx.emit(&json!({ "summary": summary }), || {
@@ -145,10 +182,14 @@ pub async fn run(args: RecheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .map(|(k, n)| format!("{k}={n}"))
             .collect();
         format!(
-            "{} URLs checked ({} newly watched), {} transitions; {}{}",
+            "{} URLs checked ({} newly watched), {} transitions; {} QR codes resolved ({} newly \
+             watched), {} QR hijacks; {}{}",
             summary.checked,
             summary.added,
             summary.transitions,
+            summary.qr_checked,
+            summary.qr_added,
+            summary.qr_hijacks,
             if states.is_empty() {
                 "nothing watched".to_string()
             } else {
@@ -182,14 +223,16 @@ fn statuses(cfg: &Config) -> anyhow::Result<Vec<Status>> {
 const BATCH: i64 = 256;
 
 /// Syncs the watch list, then checks every target (or `opts.case`'s) with bounded concurrency,
-/// storing each check and its transition; `on_transition` sees each stored transition.
+/// storing each check and its transition; then (without `opts.case`, when `[takedown] qr_watch`)
+/// re-resolves every watched QR payload. `on_found` sees each stored transition and each
+/// QR-hijack case opened.
 pub async fn recheck(
     db: &Db,
     cfg: &Config,
     statuses: &[Status],
     opts: &RecheckOptions,
     shutdown: signal::Receiver<bool>,
-    on_transition: impl Fn(&TransitionLine),
+    on_found: impl Fn(Found<'_>),
 ) -> anyhow::Result<RecheckSummary> {
     let tk = &cfg.takedown;
     let all = Status::ALL;
@@ -255,11 +298,134 @@ pub async fn recheck(
             *summary.states.entry(state).or_default() += 1;
             if let Some(line) = line {
                 summary.transitions += 1;
-                on_transition(&line);
+                on_found(Found::Transition(&line));
             }
         }
     }
+    if opts.case.is_none() && tk.qr_watch && !summary.interrupted {
+        qr_watch(
+            db,
+            tk,
+            &rechecker,
+            concurrency,
+            shutdown,
+            &mut summary,
+            &on_found,
+        )
+        .await?;
+    }
     Ok(summary)
+}
+
+/// Re-resolves every watched QR payload (see `kuzet_reporter::takedown::qr`), in batches.
+async fn qr_watch(
+    db: &Db,
+    tk: &crate::config::TakedownConfig,
+    rechecker: &Rechecker,
+    concurrency: usize,
+    shutdown: signal::Receiver<bool>,
+    summary: &mut RecheckSummary,
+    on_found: &impl Fn(Found<'_>),
+) -> anyhow::Result<()> {
+    summary.qr_added = qr::sync(db, tk.qr_max_url_chars)
+        .await
+        .context("cannot update the QR watch list")?;
+    let mut after = 0;
+    loop {
+        if *shutdown.borrow() {
+            summary.interrupted = true;
+            break;
+        }
+        let targets = qr::batch(db, after, BATCH).await?;
+        let Some(last) = targets.last() else { break };
+        after = last.id;
+        let mut results = futures_util::stream::iter(targets)
+            .map(|t| {
+                let shutdown = shutdown.clone();
+                async move {
+                    if *shutdown.borrow() {
+                        return Ok(None);
+                    }
+                    resolve_one(db, rechecker, &t).await.map(Some)
+                }
+            })
+            .buffer_unordered(concurrency);
+        while let Some(r) = results.next().await {
+            let Some(hijack) = r? else {
+                summary.interrupted = true;
+                continue;
+            };
+            summary.qr_checked += 1;
+            if let Some(h) = hijack {
+                summary.qr_hijacks += 1;
+                on_found(Found::Hijack(&h));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Most sources named on a hijack line.
+const MAX_SEEN_ON: i64 = 20;
+
+/// One QR payload resolved, stored, and its QR-hijack case opened when the rule says so.
+async fn resolve_one(
+    db: &Db,
+    rechecker: &Rechecker,
+    t: &QrTarget,
+) -> anyhow::Result<Option<HijackLine>> {
+    let kind = if watch::kind_of(&t.url, "") == "onion" {
+        TargetKind::Onion
+    } else {
+        TargetKind::Web
+    };
+    // No baseline: every answer is scored.
+    let obs = rechecker.observe(&t.url, kind, &Baseline::default()).await;
+    let prior = qr::prior(db, t).await?;
+    let hijack = qr::is_hijack(&prior, obs.verdict.as_deref());
+    let evidence = (hijack
+        || qr::changed(t, obs.final_url.as_deref(), obs.content_hash.as_deref()))
+    .then(|| rechecker.write_evidence(&obs, if hijack { "qr_hijack" } else { "qr_resolved" }))
+    .flatten()
+    .map(|w| Evidence {
+        file: w.file,
+        offset: w.offset,
+        length: w.length,
+        record_id: w.record_id,
+        digest: w.digest,
+    });
+    let res = Resolution {
+        at: obs.at,
+        seen: obs.seen.as_str().to_string(),
+        http_status: obs.http_status.map(i64::from),
+        redirects: obs.redirects.clone(),
+        final_url: obs.final_url.clone(),
+        content_hash: obs.content_hash.clone(),
+        score: obs.score,
+        verdict: obs.verdict.clone(),
+        detail: obs.detail.clone(),
+        evidence,
+    };
+    let case = qr::record(db, t, &res, &prior, hijack)
+        .await
+        .with_context(|| format!("cannot store the resolution of QR payload {}", t.url))?;
+    tracing::debug!(qr = t.id, url = %t.url, verdict = ?res.verdict, hijack, "QR resolved");
+    let Some(case) = case else { return Ok(None) };
+    let seen_on = qr::sources(db, &t.url, MAX_SEEN_ON)
+        .await?
+        .iter()
+        .map(QrSource::describe)
+        .collect();
+    Ok(Some(HijackLine {
+        case,
+        qr: t.url.clone(),
+        redirects: res.redirects,
+        final_url: res.final_url,
+        verdict: res.verdict,
+        score: res.score,
+        seen_on,
+        warc_digest: res.evidence.map(|e| e.digest),
+    }))
 }
 
 async fn check_one(
@@ -351,7 +517,7 @@ pub async fn scheduled(
     };
     let s = recheck(db, cfg, &statuses(cfg)?, &opts, shutdown, |_| {}).await?;
     Ok(format!(
-        "{} URLs checked, {} transitions",
-        s.checked, s.transitions
+        "{} URLs checked, {} transitions, {} QR codes resolved, {} QR hijacks",
+        s.checked, s.transitions, s.qr_checked, s.qr_hijacks
     ))
 }
