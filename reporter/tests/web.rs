@@ -1413,7 +1413,7 @@ async fn case_page_shows_the_takedown_timeline_and_qr_hijack_sources_escaped() {
         verdict: None,
         error_kind: None,
         detail: "block page <script>alert('detail')</script>".into(),
-        evidence: Some(evidence(2, 34)),
+        evidence: Some(evidence(2, 43)),
     };
     watch::record(db, target, &check, &decision).await.unwrap();
     let event: i64 = sqlx::query_scalar("SELECT id FROM watch_events")
@@ -1441,7 +1441,7 @@ async fn case_page_shows_the_takedown_timeline_and_qr_hijack_sources_escaped() {
         score: Some(0.93),
         verdict: Some("shop".into()),
         detail: String::new(),
-        evidence: Some(evidence(46, 14)),
+        evidence: Some(evidence(47, 14)),
     };
     let prior = Prior {
         verdict: Some("clean".into()),

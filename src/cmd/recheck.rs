@@ -381,7 +381,10 @@ async fn resolve_one(
     };
     // No baseline: every answer is scored.
     let obs = rechecker.observe(&t.url, kind, &Baseline::default()).await;
-    let prior = qr::prior(db, t).await?;
+    let key = kuzet_crawler::url::parse_canonical(&t.url)
+        .ok()
+        .map(|u| kuzet_crawler::url::url_key(&u));
+    let prior = qr::prior(db, t, key.as_deref()).await?;
     let hijack = qr::is_hijack(&prior, obs.verdict.as_deref());
     let evidence = (hijack
         || qr::changed(t, obs.final_url.as_deref(), obs.content_hash.as_deref()))

@@ -337,6 +337,28 @@ async fn live_blocked_gone_changed_and_reappearance() {
             .unwrap();
         let states: Vec<&str> = timeline.iter().map(|e| e.to.as_str()).collect();
         assert_eq!(states, ["live", "blocked", "gone", "live"]);
+
+        // Merging the two cases moves the other case's watched URL and its transitions along.
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM cases ORDER BY id")
+            .fetch_all(tdb.db.pool())
+            .await
+            .unwrap();
+        let keep =
+            kuzet_reporter::cases::merge(&tdb.db, &kuzet_reporter::cases::Actor::system(), &ids)
+                .await
+                .unwrap();
+        assert_eq!(
+            scalar(
+                &tdb.db,
+                &format!("SELECT COUNT(*) FROM watch_targets WHERE case_id <> {keep}")
+            )
+            .await,
+            0
+        );
+        let timeline = kuzet_reporter::takedown::watch::timeline(&tdb.db, keep)
+            .await
+            .unwrap();
+        assert_eq!(timeline.len(), 6, "{timeline:?}");
         tdb.cleanup().await.unwrap();
     }
 }
@@ -520,6 +542,10 @@ async fn qr_code_whose_target_starts_redirecting_to_a_shop_opens_a_hijack_case()
         assert_eq!(rows[1].5, 1);
         let o = run(kuzet(d).args(["--db", db, "evidence", "verify", "ev"]), "");
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+        let metrics = get_metrics(&tdb.db).await;
+        assert!(metrics.contains("kuzet_qr_watched 1"), "{metrics}");
+        assert!(metrics.contains("kuzet_qr_hijack_cases 1"), "{metrics}");
 
         // Still a shop: no second case.
         let lines = recheck_lines(d, db);

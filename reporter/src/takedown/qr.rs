@@ -206,13 +206,19 @@ pub async fn batch(db: &Db, after: i64, limit: i64) -> Result<Vec<QrTarget>, Rep
 
 /// What was known about `target` before this resolution: its last verdict (or, before its first
 /// resolution, the newest verdict of its URL as crawled) and whether that page is in a case.
-pub async fn prior(db: &Db, target: &QrTarget) -> Result<Prior, ReporterError> {
+/// `url_hash` is the crawler's key of the payload's canonical URL (`pages.url_hash`, indexed);
+/// `None` when it is not a fetchable URL.
+pub async fn prior(
+    db: &Db,
+    target: &QrTarget,
+    url_hash: Option<&str>,
+) -> Result<Prior, ReporterError> {
     let page = sqlx::query(
         "SELECT p.id, (SELECT v.verdict FROM verdicts v WHERE v.page_id = p.id ORDER BY v.id DESC \
          LIMIT 1) AS verdict, (SELECT COUNT(*) FROM case_pages cp WHERE cp.page_id = p.id) AS in_case \
-         FROM pages p WHERE p.url = $1 ORDER BY p.id DESC LIMIT 1",
+         FROM pages p WHERE p.url_hash = $1",
     )
-    .bind(&target.url)
+    .bind(url_hash.unwrap_or(""))
     .fetch_optional(db.pool())
     .await?;
     let (page_verdict, page_in_case) = match page {
