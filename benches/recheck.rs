@@ -17,7 +17,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +34,8 @@ struct HostStats {
     max_in_flight: usize,
     last_start: Option<Instant>,
     min_interval: Option<Duration>,
+    /// Intervals shorter than the configured delay.
+    short: usize,
     requests: usize,
 }
 
@@ -44,8 +45,9 @@ fn host_ip(h: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 1 + (h / 250) as u8, (h % 250 + 1) as u8)
 }
 
-/// Serves every host on `port`; each connection is one request on its own thread.
-fn serve(hosts: usize, stats: Stats, stop: Arc<AtomicBool>) -> u16 {
+/// Serves every host on `port`; each connection is one request on its own thread, timed from
+/// its accept (a blocking accept per host, so the time is close to the client's connect).
+fn serve(hosts: usize, stats: Stats, delay: Duration) -> u16 {
     let first = TcpListener::bind((host_ip(0), 0)).expect("bind");
     let port = first.local_addr().expect("addr").port();
     let mut listeners = vec![first];
@@ -53,24 +55,20 @@ fn serve(hosts: usize, stats: Stats, stop: Arc<AtomicBool>) -> u16 {
         listeners.push(TcpListener::bind((host_ip(h), port)).expect("bind host"));
     }
     for l in listeners {
-        let (stats, stop) = (stats.clone(), stop.clone());
-        l.set_nonblocking(true).expect("nonblocking");
+        let stats = stats.clone();
         std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match l.accept() {
-                    Ok((s, _)) => {
-                        let stats = stats.clone();
-                        std::thread::spawn(move || answer(s, &stats));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
-                }
+            for s in l.incoming() {
+                let at = Instant::now();
+                let Ok(s) = s else { continue };
+                let stats = stats.clone();
+                std::thread::spawn(move || answer(s, at, &stats, delay));
             }
         });
     }
     port
 }
 
-fn answer(mut s: TcpStream, stats: &Stats) {
+fn answer(mut s: TcpStream, now: Instant, stats: &Stats, delay: Duration) {
     let _ = s.set_nonblocking(false);
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     let Ok(local) = s.local_addr() else { return };
@@ -93,7 +91,6 @@ fn answer(mut s: TcpStream, stats: &Stats) {
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let counted = path.starts_with("/w/");
     if counted {
-        let now = Instant::now();
         let mut all = stats.lock().unwrap_or_else(|p| p.into_inner());
         let st = all.entry(ip).or_default();
         st.in_flight += 1;
@@ -101,6 +98,7 @@ fn answer(mut s: TcpStream, stats: &Stats) {
         if let Some(last) = st.last_start {
             let d = now - last;
             st.min_interval = Some(st.min_interval.map_or(d, |m| m.min(d)));
+            st.short += usize::from(d < delay);
         }
         st.last_start = Some(now);
         st.requests += 1;
@@ -150,6 +148,7 @@ struct Run {
     peak_mib: f64,
     max_in_flight: usize,
     min_interval: Duration,
+    short: usize,
     requests: usize,
     hosts_seen: usize,
 }
@@ -253,6 +252,7 @@ fn run(urls: usize, hosts: usize, delay_ms: u64, port: u16, stats: &Stats) -> Ru
             .filter_map(|s| s.min_interval)
             .min()
             .unwrap_or_default(),
+        short: all.values().map(|s| s.short).sum(),
         requests: all.values().map(|s| s.requests).sum(),
         hosts_seen: all.len(),
     }
@@ -267,18 +267,16 @@ fn main() {
     let hosts = env_usize("KUZET_BENCH_HOSTS", 100);
     let delay_ms = env_usize("KUZET_BENCH_DELAY_MS", 20) as u64;
     let stats: Stats = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let port = serve(hosts, stats.clone(), stop.clone());
+    let port = serve(hosts, stats.clone(), Duration::from_millis(delay_ms));
     let runs: Vec<Run> = [base, urls]
         .into_iter()
         .map(|n| run(n, hosts, delay_ms, port, &stats))
         .collect();
-    stop.store(true, Ordering::Relaxed);
     for r in &runs {
         println!(
             "{:>6} URLs on {} hosts: wall {:.2} s ({:.0} URLs/s; polite floor {:.2} s); peak RSS \
              {:.1} MiB; per host at the server: max in flight {}, min interval {:.1} ms \
-             (min_delay_ms {delay_ms}); requests {}",
+             (min_delay_ms {delay_ms}; {} of {} intervals shorter); requests {}",
             r.urls,
             r.hosts_seen,
             r.wall.as_secs_f64(),
@@ -287,6 +285,8 @@ fn main() {
             r.peak_mib,
             r.max_in_flight,
             r.min_interval.as_secs_f64() * 1000.0,
+            r.short,
+            r.requests.saturating_sub(r.hosts_seen),
             r.requests
         );
     }
