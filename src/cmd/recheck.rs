@@ -15,10 +15,10 @@ use anyhow::Context as _;
 use clap::Args;
 use futures_util::StreamExt;
 use kuzet_crawler::recheck::{
-    Baseline, BlockSignatureConfig, RecheckConfig, Rechecker, Seen as CrawlSeen, TargetKind,
+    Baseline, BlockSignatureConfig, Observation, RecheckConfig, Rechecker, Seen as CrawlSeen,
+    TargetKind,
 };
 use kuzet_reporter::cases::Status;
-use kuzet_reporter::takedown::qr::{self, QrSource, QrTarget, Resolution};
 use kuzet_reporter::takedown::watch::{self, Check, Evidence, Target};
 use kuzet_reporter::takedown::{self, Seen};
 use kuzet_storage::Db;
@@ -90,18 +90,7 @@ pub struct RecheckSummary {
     pub interrupted: bool,
 }
 
-/// One QR-hijack case opened, printed by the command.
-#[derive(Debug, Clone, Serialize)]
-pub struct HijackLine {
-    pub case: i64,
-    pub qr: String,
-    pub redirects: Vec<String>,
-    pub final_url: Option<String>,
-    pub verdict: Option<String>,
-    pub score: Option<f64>,
-    pub seen_on: Vec<String>,
-    pub warc_digest: Option<String>,
-}
+pub use super::recheck_qr::HijackLine;
 
 /// What a run reports as it goes.
 pub enum Found<'a> {
@@ -220,7 +209,7 @@ fn statuses(cfg: &Config) -> anyhow::Result<Vec<Status>> {
 }
 
 /// Targets read from the database per batch: memory stays bounded whatever the watch list's size.
-const BATCH: i64 = 256;
+pub(super) const BATCH: i64 = 256;
 
 /// Syncs the watch list, then checks every target (or `opts.case`'s) with bounded concurrency,
 /// storing each check and its transition; then (without `opts.case`, when `[takedown] qr_watch`)
@@ -266,8 +255,10 @@ pub async fn recheck(
     };
     let classifier = kuzet_classifier::Classifier::default_rules()
         .context("cannot compile the built-in rule set")?;
-    let rechecker = Rechecker::new(config, Arc::new(ClassifierScorer::new(classifier)))
-        .map_err(|e| UsageError(format!("[takedown] {e}")))?;
+    let rechecker = Arc::new(
+        Rechecker::new(config, Arc::new(ClassifierScorer::new(classifier)))
+            .map_err(|e| UsageError(format!("[takedown] {e}")))?,
+    );
     let concurrency = tk.concurrency.max(1);
     let mut after = 0;
     loop {
@@ -303,7 +294,7 @@ pub async fn recheck(
         }
     }
     if opts.case.is_none() && tk.qr_watch && !summary.interrupted {
-        qr_watch(
+        super::recheck_qr::qr_watch(
             db,
             tk,
             &rechecker,
@@ -317,123 +308,9 @@ pub async fn recheck(
     Ok(summary)
 }
 
-/// Re-resolves every watched QR payload (see `kuzet_reporter::takedown::qr`), in batches.
-async fn qr_watch(
-    db: &Db,
-    tk: &crate::config::TakedownConfig,
-    rechecker: &Rechecker,
-    concurrency: usize,
-    shutdown: signal::Receiver<bool>,
-    summary: &mut RecheckSummary,
-    on_found: &impl Fn(Found<'_>),
-) -> anyhow::Result<()> {
-    summary.qr_added = qr::sync(db, tk.qr_max_url_chars)
-        .await
-        .context("cannot update the QR watch list")?;
-    let mut after = 0;
-    loop {
-        if *shutdown.borrow() {
-            summary.interrupted = true;
-            break;
-        }
-        let targets = qr::batch(db, after, BATCH).await?;
-        let Some(last) = targets.last() else { break };
-        after = last.id;
-        let mut results = futures_util::stream::iter(targets)
-            .map(|t| {
-                let shutdown = shutdown.clone();
-                async move {
-                    if *shutdown.borrow() {
-                        return Ok(None);
-                    }
-                    resolve_one(db, rechecker, &t).await.map(Some)
-                }
-            })
-            .buffer_unordered(concurrency);
-        while let Some(r) = results.next().await {
-            let Some(hijack) = r? else {
-                summary.interrupted = true;
-                continue;
-            };
-            summary.qr_checked += 1;
-            if let Some(h) = hijack {
-                summary.qr_hijacks += 1;
-                on_found(Found::Hijack(&h));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Most sources named on a hijack line.
-const MAX_SEEN_ON: i64 = 20;
-
-/// One QR payload resolved, stored, and its QR-hijack case opened when the rule says so.
-async fn resolve_one(
-    db: &Db,
-    rechecker: &Rechecker,
-    t: &QrTarget,
-) -> anyhow::Result<Option<HijackLine>> {
-    let kind = if watch::kind_of(&t.url, "") == "onion" {
-        TargetKind::Onion
-    } else {
-        TargetKind::Web
-    };
-    // No baseline: every answer is scored.
-    let obs = rechecker.observe(&t.url, kind, &Baseline::default()).await;
-    let key = kuzet_crawler::url::parse_canonical(&t.url)
-        .ok()
-        .map(|u| kuzet_crawler::url::url_key(&u));
-    let prior = qr::prior(db, t, key.as_deref()).await?;
-    let hijack = qr::is_hijack(&prior, obs.verdict.as_deref());
-    let evidence = (hijack
-        || qr::changed(t, obs.final_url.as_deref(), obs.content_hash.as_deref()))
-    .then(|| rechecker.write_evidence(&obs, if hijack { "qr_hijack" } else { "qr_resolved" }))
-    .flatten()
-    .map(|w| Evidence {
-        file: w.file,
-        offset: w.offset,
-        length: w.length,
-        record_id: w.record_id,
-        digest: w.digest,
-    });
-    let res = Resolution {
-        at: obs.at,
-        seen: obs.seen.as_str().to_string(),
-        http_status: obs.http_status.map(i64::from),
-        redirects: obs.redirects.clone(),
-        final_url: obs.final_url.clone(),
-        content_hash: obs.content_hash.clone(),
-        score: obs.score,
-        verdict: obs.verdict.clone(),
-        detail: obs.detail.clone(),
-        evidence,
-    };
-    let case = qr::record(db, t, &res, &prior, hijack)
-        .await
-        .with_context(|| format!("cannot store the resolution of QR payload {}", t.url))?;
-    tracing::debug!(qr = t.id, url = %t.url, verdict = ?res.verdict, hijack, "QR resolved");
-    let Some(case) = case else { return Ok(None) };
-    let seen_on = qr::sources(db, &t.url, MAX_SEEN_ON)
-        .await?
-        .iter()
-        .map(QrSource::describe)
-        .collect();
-    Ok(Some(HijackLine {
-        case,
-        qr: t.url.clone(),
-        redirects: res.redirects,
-        final_url: res.final_url,
-        verdict: res.verdict,
-        score: res.score,
-        seen_on,
-        warc_digest: res.evidence.map(|e| e.digest),
-    }))
-}
-
 async fn check_one(
     db: &Db,
-    rechecker: &Rechecker,
+    rechecker: &Arc<Rechecker>,
     t: &Target,
     gone_after: i64,
 ) -> anyhow::Result<(String, Option<TransitionLine>)> {
@@ -457,18 +334,10 @@ async fn check_one(
         CrawlSeen::Error => Seen::Error,
     };
     let decision = takedown::decide(&t.current(), seen, obs.text_hash.as_deref(), gone_after);
-    let evidence = if decision.transition {
-        rechecker
-            .write_evidence(&obs, decision.to.as_str())
-            .map(|w| Evidence {
-                file: w.file,
-                offset: w.offset,
-                length: w.length,
-                record_id: w.record_id,
-                digest: w.digest,
-            })
+    let (obs, evidence) = if decision.transition {
+        write_evidence(rechecker, obs, decision.to.as_str()).await?
     } else {
-        None
+        (obs, None)
     };
     let check = Check {
         at: obs.at,
@@ -498,6 +367,30 @@ async fn check_one(
         warc_digest: evidence.map(|e| e.digest),
     });
     Ok((decision.to.to_string(), line))
+}
+
+/// Writes `obs` as WARC evidence on a blocking thread (the file is synced to disk: that must not
+/// stall the fetches in flight, whose politeness timers run on the async workers).
+pub(super) async fn write_evidence(
+    rechecker: &Arc<Rechecker>,
+    obs: Observation,
+    state: &str,
+) -> anyhow::Result<(Observation, Option<Evidence>)> {
+    let (rc, state) = (rechecker.clone(), state.to_string());
+    let (obs, w) = tokio::task::spawn_blocking(move || {
+        let w = rc.write_evidence(&obs, &state);
+        (obs, w)
+    })
+    .await
+    .context("the evidence writer task failed")?;
+    let evidence = w.map(|w| Evidence {
+        file: w.file,
+        offset: w.offset,
+        length: w.length,
+        record_id: w.record_id,
+        digest: w.digest,
+    });
+    Ok((obs, evidence))
 }
 
 /// The `job = "recheck"` schedule of `kuzet serve`.

@@ -375,6 +375,16 @@ fn qr_png(text: &str) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A stored QR resolution: redirects, final URL, verdict, score, content hash, hijack.
+type ResolutionRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<f64>,
+    Option<String>,
+    i64,
+);
+
 /// Every JSON line a `kuzet cases recheck` printed.
 fn recheck_lines(dir: &Path, db: &str) -> Vec<Value> {
     let mut args = vec!["cases", "recheck", "--evidence-dir", "ev"];
@@ -514,14 +524,7 @@ async fn qr_code_whose_target_starts_redirecting_to_a_shop_opens_a_hijack_case()
         assert_eq!(listed[0]["reason"], "qr_hijack");
 
         // Every resolution is stored with its chain, final URL, score and evidence.
-        let rows: Vec<(
-            String,
-            Option<String>,
-            Option<String>,
-            Option<f64>,
-            Option<String>,
-            i64,
-        )> = sqlx::query_as(
+        let rows: Vec<ResolutionRow> = sqlx::query_as(
             "SELECT redirects, final_url, verdict, score, content_hash, hijack \
                  FROM qr_resolutions ORDER BY id",
         )
