@@ -14,7 +14,7 @@ use kuzet_storage::Db;
 use kuzet_storage::testing::TestDb;
 use serde_json::Value;
 
-use crate::util::{kuzet, run, stderr, stdout};
+use crate::util::{kuzet, qr_png, run, stderr, stdout};
 
 /// One answer: status, extra header lines, content type, body.
 type Answer = (u16, String, &'static str, Vec<u8>);
@@ -361,18 +361,6 @@ async fn live_blocked_gone_changed_and_reappearance() {
         assert_eq!(timeline.len(), 6, "{timeline:?}");
         tdb.cleanup().await.unwrap();
     }
-}
-
-fn qr_png(text: &str) -> Vec<u8> {
-    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
-    let img = code
-        .render::<image::Luma<u8>>()
-        .quiet_zone(true)
-        .module_dimensions(6, 6)
-        .build();
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
 }
 
 /// A stored QR resolution: redirects, final URL, verdict, score, content hash, hijack.
