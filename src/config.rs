@@ -227,6 +227,10 @@ pub struct TakedownConfig {
     pub block_redirect_hosts: Vec<String>,
     /// Address ranges of block-page servers (a substituted DNS answer).
     pub block_addresses: Vec<String>,
+    /// Re-resolve every http(s) QR payload ever decoded and open "QR hijack" cases.
+    pub qr_watch: bool,
+    /// Longest QR payload URL watched, in characters (longer ones cannot be indexed everywhere).
+    pub qr_max_url_chars: i64,
 }
 
 impl Default for TakedownConfig {
@@ -249,6 +253,8 @@ impl Default for TakedownConfig {
             block_title_patterns: Vec::new(),
             block_redirect_hosts: Vec::new(),
             block_addresses: Vec::new(),
+            qr_watch: true,
+            qr_max_url_chars: 600,
         }
     }
 }

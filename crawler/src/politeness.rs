@@ -26,7 +26,8 @@ use crate::url::{host_key, shorten};
 /// How one host is treated. `Default` is the polite policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPolicy {
-    /// Least time between the starts of two requests to the host. Default 1 s.
+    /// Least time between the starts of two requests to the host, and from the end of one request
+    /// (its permit dropped) to the start of the next. Default 1 s.
     pub min_delay: Duration,
     /// Most requests in flight to the host. Default 1.
     pub max_concurrency: usize,
@@ -107,14 +108,39 @@ impl std::fmt::Debug for Politeness {
     }
 }
 
-/// A request slot on one host; released when dropped.
-#[derive(Debug)]
+/// A request slot on one host; released when dropped. Dropping it (the request is done) also
+/// pushes the host's next start to at least `delay` after now, so the gap between two requests
+/// holds from the end of one, whatever the time between the slot and the request on the wire.
 pub struct HostPermit {
     _permit: Option<OwnedSemaphorePermit>,
+    state: Arc<HostState>,
+    delay: Duration,
     /// The host key (`host[:port]`).
     pub host: String,
     /// How long the caller waited for the slot and the delay.
     pub waited: Duration,
+}
+
+impl std::fmt::Debug for HostPermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostPermit")
+            .field("host", &self.host)
+            .field("waited", &self.waited)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for HostPermit {
+    fn drop(&mut self) {
+        if self.delay.is_zero() {
+            return;
+        }
+        // The slot is still held here (fields drop after this body); with one slot per host no
+        // other request holds the clock. With several, a busy clock is left as it is.
+        if let Ok(mut next) = self.state.next_start.try_lock() {
+            *next = (*next).max(Instant::now() + self.delay);
+        }
+    }
 }
 
 impl Politeness {
@@ -181,10 +207,14 @@ impl Politeness {
         let mut next = state.next_start.lock().await;
         let start = (*next).max(Instant::now());
         tokio::time::sleep_until(start).await;
-        *next = start + delay;
+        // From the moment this request really starts: a late wake-up (a busy machine) must not
+        // shorten the gap to the next request.
+        *next = Instant::now().max(start) + delay;
         drop(next);
         HostPermit {
             _permit: permit,
+            state,
+            delay,
             host,
             waited: started.elapsed(),
         }

@@ -225,6 +225,9 @@ pub struct Observation {
     pub url: String,
     /// The URL that answered, after redirects.
     pub final_url: Option<String>,
+    /// The redirect chain: each hop's target in order (empty when none was followed or the
+    /// fetch failed).
+    pub redirects: Vec<String>,
     /// The final HTTP status.
     pub http_status: Option<u16>,
     /// SHA-256 hex of the body as received.
@@ -250,6 +253,7 @@ impl Observation {
             seen,
             url: url.to_string(),
             final_url: None,
+            redirects: Vec::new(),
             http_status: match e {
                 FetchError::HttpStatus { status, .. } => Some(*status),
                 _ => None,
@@ -442,6 +446,7 @@ impl Rechecker {
             seen: Seen::Error,
             url: url.to_string(),
             final_url: Some(o.final_url.to_string()),
+            redirects: o.redirects.iter().map(|r| r.to.to_string()).collect(),
             http_status: Some(o.status),
             content_hash: Some(hex::encode(Sha256::digest(&o.raw.response_body))),
             text_hash: Some(hex::encode(Sha256::digest(text.as_bytes()))),
@@ -521,6 +526,9 @@ fn write_obs(
         ("kuzet-recheck-seen", obs.seen.as_str().to_string()),
         ("kuzet-recheck-detail", obs.detail.clone()),
     ];
+    if !obs.redirects.is_empty() {
+        meta.push(("kuzet-redirect-chain", obs.redirects.join(" ")));
+    }
     if let (Some(s), Some(v)) = (obs.score, &obs.verdict) {
         meta.push(("kuzet-score", format!("{s:.4}")));
         meta.push(("kuzet-verdict", v.clone()));

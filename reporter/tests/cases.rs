@@ -447,6 +447,13 @@ async fn the_queue_filters_and_sorts_exactly_like_the_reference() {
             .await
             .unwrap();
         cases::merge(db, &an, &[ids[3], ids[4]]).await.unwrap();
+        // Two high-priority cases (as QR-hijack cases are) come first in the score order.
+        sqlx::query("UPDATE cases SET priority = 1 WHERE id IN ($1, $2)")
+            .bind(ids[5])
+            .bind(ids[ids.len() - 1])
+            .execute(db.pool())
+            .await
+            .unwrap();
 
         // The reference: one case at a time, straight from the tables.
         let mut all: Vec<(CaseSummary, Vec<String>)> = Vec::new();
@@ -455,14 +462,22 @@ async fn the_queue_filters_and_sorts_exactly_like_the_reference() {
             .await
             .unwrap()
         {
-            let (status, score, title, created_at, updated_at): (String, f64, String, i64, i64) =
-                sqlx::query_as(
-                    "SELECT status, score, title, created_at, updated_at FROM cases WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_one(db.pool())
-                .await
-                .unwrap();
+            let (status, score, title, created_at, updated_at, reason, priority): (
+                String,
+                f64,
+                String,
+                i64,
+                i64,
+                String,
+                i64,
+            ) = sqlx::query_as(
+                "SELECT status, score, title, created_at, updated_at, reason, priority \
+                     FROM cases WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
             let assigned_to: Option<String> = sqlx::query_scalar(
                 "SELECT u.name FROM cases c JOIN users u ON u.id = c.assigned_to WHERE c.id = $1",
             )
@@ -512,6 +527,8 @@ async fn the_queue_filters_and_sorts_exactly_like_the_reference() {
                     created_at,
                     updated_at,
                     assigned_to,
+                    reason,
+                    priority,
                     urls,
                     indicators: inds,
                 },
@@ -548,8 +565,9 @@ async fn the_queue_filters_and_sorts_exactly_like_the_reference() {
                             .collect();
                         want.sort_by(|a, b| match sort {
                             Sort::Score => b
-                                .score
-                                .total_cmp(&a.score)
+                                .priority
+                                .cmp(&a.priority)
+                                .then(b.score.total_cmp(&a.score))
                                 .then(a.created_at.cmp(&b.created_at))
                                 .then(a.id.cmp(&b.id)),
                             Sort::Oldest => a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)),

@@ -1364,3 +1364,165 @@ async fn hostile_uploads_get_clear_errors_duplicates_link_and_a_flood_is_limited
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn case_page_shows_the_takedown_timeline_and_qr_hijack_sources_escaped() {
+    use kuzet_reporter::cases::Status;
+    use kuzet_reporter::takedown::qr::{self, Prior, Resolution};
+    use kuzet_reporter::takedown::watch::{self, Check, Evidence};
+    use kuzet_reporter::takedown::{self, Seen};
+
+    let ev = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ev.path().join("re.warc"),
+        b"XXWARC/1.1\r\nWARC-Type: response\r\n\r\ntransitionYYWARC/1.1\r\n\r\nqr",
+    )
+    .unwrap();
+    let w = world_with(WebConfig {
+        watch_evidence_dir: Some(ev.path().to_path_buf()),
+        ..WebConfig::default()
+    })
+    .await;
+    let db = &w.state.db;
+    let evidence = |offset, length| Evidence {
+        file: "re.warc".into(),
+        offset,
+        length,
+        record_id: "<urn:uuid:1>".into(),
+        digest: "sha256:d1g3st".into(),
+    };
+
+    // The confirmed case's URLs are watched; one check finds a block page (hostile detail).
+    watch::sync(db, &[Status::Confirmed], None, "")
+        .await
+        .unwrap();
+    let targets = watch::batch(db, 0, 10, Some(w.cases[0])).await.unwrap();
+    let target = targets
+        .iter()
+        .find(|t| t.url == common::XSS_URL)
+        .expect("the XSS page is watched");
+    let decision = takedown::decide(&target.current(), Seen::Blocked, None, 3);
+    let check = Check {
+        at: 1_700_000_000_000,
+        seen: Seen::Blocked,
+        http_status: Some(200),
+        final_url: Some(target.url.clone()),
+        content_hash: Some("c".repeat(64)),
+        text_hash: None,
+        score: None,
+        verdict: None,
+        error_kind: None,
+        detail: "block page <script>alert('detail')</script>".into(),
+        evidence: Some(evidence(2, 43)),
+    };
+    watch::record(db, target, &check, &decision).await.unwrap();
+    let event: i64 = sqlx::query_scalar("SELECT id FROM watch_events")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+
+    // A QR code on the first page's image now leads to a shop: a QR-hijack case.
+    let qr_url = "http://plaque.test/?q=<script>alert('qr')</script>";
+    sqlx::query("INSERT INTO qr_codes (image_id, text, lead_kind) VALUES ($1, $2, 'url')")
+        .bind(w.image)
+        .bind(qr_url)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(qr::sync(db, 600).await.unwrap(), 1);
+    let t = qr::batch(db, 0, 10).await.unwrap().remove(0);
+    let res = Resolution {
+        at: 1_700_000_100_000,
+        seen: "changed".into(),
+        http_status: Some(200),
+        redirects: vec!["http://shop.test/<b>hop</b>".into()],
+        final_url: Some("http://shop.test/<b>hop</b>".into()),
+        content_hash: Some("e".repeat(64)),
+        score: Some(0.93),
+        verdict: Some("shop".into()),
+        detail: String::new(),
+        evidence: Some(evidence(47, 14)),
+    };
+    let prior = Prior {
+        verdict: Some("clean".into()),
+        ..Prior::default()
+    };
+    assert!(qr::is_hijack(&prior, res.verdict.as_deref()));
+    let hijack = qr::record(db, &t, &res, &prior, true)
+        .await
+        .unwrap()
+        .expect("a case is opened");
+    let resolution: i64 = sqlx::query_scalar("SELECT id FROM qr_resolutions")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+
+    let (cookie, _) = login(&w.app, "aigerim").await;
+    // The timeline: time, URL, from → to, detail, evidence link and digest, all escaped.
+    let page = body(get(&w.app, &format!("/cases/{}", w.cases[0]), &cookie).await).await;
+    assert!(page.contains("Takedown timeline (1)"), "{page}");
+    assert!(page.contains("2023-11-14 22:13"), "{page}");
+    assert!(
+        page.contains("<span class=\"st\">unchecked</span> → <span class=\"st\">blocked</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/transitions/{event}/warc")),
+        "{page}"
+    );
+    assert!(page.contains("sha256:d1g3st"), "{page}");
+    assert!(
+        page.contains("block page &#60;script&#62;alert(&#39;detail&#39;)&#60;/script&#62;")
+            || page.contains("block page &lt;script&gt;alert(&#x27;detail&#x27;)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert('detail')"), "{page}");
+    let res_warc = get(&w.app, &format!("/transitions/{event}/warc"), &cookie).await;
+    assert_eq!(res_warc.status(), StatusCode::OK);
+    assert_eq!(
+        body(res_warc).await,
+        "WARC/1.1\r\nWARC-Type: response\r\n\r\ntransition"
+    );
+
+    // The QR-hijack case: marked, its code's sources (the image and its page) and resolutions.
+    let page = body(get(&w.app, &format!("/cases/{hijack}"), &cookie).await).await;
+    assert!(page.contains("id=\"qr-hijack\""), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/images/{}\"", w.image)),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert('qr')"), "{page}");
+    assert!(!page.contains("<script>alert('url')"), "{page}");
+    assert!(!page.contains("<b>hop</b>"), "{page}");
+    assert!(page.contains("plaque.test"), "{page}");
+    assert!(
+        page.contains("evil.test"),
+        "the page the code was seen on: {page}"
+    );
+    assert!(page.contains("shop.test"), "{page}");
+    assert!(
+        page.contains(&format!("/qr-resolutions/{resolution}/warc")),
+        "{page}"
+    );
+    assert!(page.contains("qr_hijack"), "history entry: {page}");
+    let res_warc = get(
+        &w.app,
+        &format!("/qr-resolutions/{resolution}/warc"),
+        &cookie,
+    )
+    .await;
+    assert_eq!(res_warc.status(), StatusCode::OK);
+    assert_eq!(body(res_warc).await, "WARC/1.1\r\n\r\nqr");
+    // First in the queue, marked.
+    let queue = body(get(&w.app, "/queue", &cookie).await).await;
+    let first = queue.find("href=\"/cases/").expect("rows");
+    assert!(
+        queue[first..].starts_with(&format!("href=\"/cases/{hijack}\"")),
+        "{queue}"
+    );
+    assert!(queue.contains("reason-qr_hijack"), "{queue}");
+    // A liaison sees neither the new case nor its evidence.
+    let (dana, _) = login(&w.app, "dana").await;
+    let res = get(&w.app, &format!("/qr-resolutions/{resolution}/warc"), &dana).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

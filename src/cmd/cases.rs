@@ -27,6 +27,7 @@ pub async fn run(command: CasesCommand, ctx: &Context) -> anyhow::Result<ExitCod
                 ctx.emit(
                     &json!({
                         "id": c.id, "status": c.status, "score": c.score, "title": c.title,
+                        "reason": c.reason, "priority": c.priority,
                         "created_at": c.created_at, "assigned_to": c.assigned_to,
                         "urls": c.urls, "indicators": c.indicators,
                     }),
@@ -37,10 +38,15 @@ pub async fn run(command: CasesCommand, ctx: &Context) -> anyhow::Result<ExitCod
                             .map(|i| format!("{}:{}", i.kind, i.value))
                             .collect();
                         format!(
-                            "#{:<6} {:<10} {:.2}  {}\n        urls: {}\n        indicators: {}",
+                            "#{:<6} {:<10} {:.2}  {}{}\n        urls: {}\n        indicators: {}",
                             c.id,
                             c.status,
                             c.score,
+                            if c.reason == "flagged" {
+                                String::new()
+                            } else {
+                                format!("[{}] ", c.reason)
+                            },
                             c.title,
                             c.urls.join(" "),
                             inds.join(" ")

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod ocr;
 pub mod qr;
 pub mod recheck;
+pub mod recheck_qr;
 pub mod report;
 pub mod rules;
 pub mod serve;

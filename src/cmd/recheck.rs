@@ -15,7 +15,8 @@ use anyhow::Context as _;
 use clap::Args;
 use futures_util::StreamExt;
 use kuzet_crawler::recheck::{
-    Baseline, BlockSignatureConfig, RecheckConfig, Rechecker, Seen as CrawlSeen, TargetKind,
+    Baseline, BlockSignatureConfig, Observation, RecheckConfig, Rechecker, Seen as CrawlSeen,
+    TargetKind,
 };
 use kuzet_reporter::cases::Status;
 use kuzet_reporter::takedown::watch::{self, Check, Evidence, Target};
@@ -79,8 +80,22 @@ pub struct RecheckSummary {
     pub transitions: u64,
     /// Targets by state after their check.
     pub states: BTreeMap<String, u64>,
+    /// QR payloads newly put on the QR watch list.
+    pub qr_added: usize,
+    /// QR payloads re-resolved.
+    pub qr_checked: u64,
+    /// QR-hijack cases opened.
+    pub qr_hijacks: u64,
     /// Stopped on a shutdown request.
     pub interrupted: bool,
+}
+
+pub use super::recheck_qr::HijackLine;
+
+/// What a run reports as it goes.
+pub enum Found<'a> {
+    Transition(&'a TransitionLine),
+    Hijack(&'a HijackLine),
 }
 
 /// One stored transition, printed by the command.
@@ -129,13 +144,24 @@ pub async fn run(args: RecheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         tracing::warn!("interrupted: finishing the checks in flight");
         let _ = tx.send(true);
     });
-    let summary = recheck(&db, cfg, &statuses, &opts, rx, |t| {
-        ctx.emit(&json!({ "transition": t }), || {
+    let summary = recheck(&db, cfg, &statuses, &opts, rx, |found| match found {
+        Found::Transition(t) => ctx.emit(&json!({ "transition": t }), || {
             format!(
                 "case #{} {} {} → {}  {}",
                 t.case, t.url, t.from, t.to, t.detail
             )
-        })
+        }),
+        Found::Hijack(h) => ctx.emit(&json!({ "qr_hijack": h }), || {
+            format!(
+                "case #{} QR hijack: {} → {} ({} {:.2}); seen on {}",
+                h.case,
+                h.qr,
+                h.final_url.as_deref().unwrap_or("?"),
+                h.verdict.as_deref().unwrap_or("?"),
+                h.score.unwrap_or(0.0),
+                h.seen_on.join("; ")
+            )
+        }),
     })
     .await?;
     ctx.emit(&json!({ "summary": summary }), || {
@@ -145,10 +171,14 @@ pub async fn run(args: RecheckArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .map(|(k, n)| format!("{k}={n}"))
             .collect();
         format!(
-            "{} URLs checked ({} newly watched), {} transitions; {}{}",
+            "{} URLs checked ({} newly watched), {} transitions; {} QR codes resolved ({} newly \
+             watched), {} QR hijacks; {}{}",
             summary.checked,
             summary.added,
             summary.transitions,
+            summary.qr_checked,
+            summary.qr_added,
+            summary.qr_hijacks,
             if states.is_empty() {
                 "nothing watched".to_string()
             } else {
@@ -179,17 +209,19 @@ fn statuses(cfg: &Config) -> anyhow::Result<Vec<Status>> {
 }
 
 /// Targets read from the database per batch: memory stays bounded whatever the watch list's size.
-const BATCH: i64 = 256;
+pub(super) const BATCH: i64 = 256;
 
 /// Syncs the watch list, then checks every target (or `opts.case`'s) with bounded concurrency,
-/// storing each check and its transition; `on_transition` sees each stored transition.
+/// storing each check and its transition; then (without `opts.case`, when `[takedown] qr_watch`)
+/// re-resolves every watched QR payload. `on_found` sees each stored transition and each
+/// QR-hijack case opened.
 pub async fn recheck(
     db: &Db,
     cfg: &Config,
     statuses: &[Status],
     opts: &RecheckOptions,
     shutdown: signal::Receiver<bool>,
-    on_transition: impl Fn(&TransitionLine),
+    on_found: impl Fn(Found<'_>),
 ) -> anyhow::Result<RecheckSummary> {
     let tk = &cfg.takedown;
     let all = Status::ALL;
@@ -223,8 +255,10 @@ pub async fn recheck(
     };
     let classifier = kuzet_classifier::Classifier::default_rules()
         .context("cannot compile the built-in rule set")?;
-    let rechecker = Rechecker::new(config, Arc::new(ClassifierScorer::new(classifier)))
-        .map_err(|e| UsageError(format!("[takedown] {e}")))?;
+    let rechecker = Arc::new(
+        Rechecker::new(config, Arc::new(ClassifierScorer::new(classifier)))
+            .map_err(|e| UsageError(format!("[takedown] {e}")))?,
+    );
     let concurrency = tk.concurrency.max(1);
     let mut after = 0;
     loop {
@@ -255,16 +289,28 @@ pub async fn recheck(
             *summary.states.entry(state).or_default() += 1;
             if let Some(line) = line {
                 summary.transitions += 1;
-                on_transition(&line);
+                on_found(Found::Transition(&line));
             }
         }
+    }
+    if opts.case.is_none() && tk.qr_watch && !summary.interrupted {
+        super::recheck_qr::qr_watch(
+            db,
+            tk,
+            &rechecker,
+            concurrency,
+            shutdown,
+            &mut summary,
+            &on_found,
+        )
+        .await?;
     }
     Ok(summary)
 }
 
 async fn check_one(
     db: &Db,
-    rechecker: &Rechecker,
+    rechecker: &Arc<Rechecker>,
     t: &Target,
     gone_after: i64,
 ) -> anyhow::Result<(String, Option<TransitionLine>)> {
@@ -288,18 +334,10 @@ async fn check_one(
         CrawlSeen::Error => Seen::Error,
     };
     let decision = takedown::decide(&t.current(), seen, obs.text_hash.as_deref(), gone_after);
-    let evidence = if decision.transition {
-        rechecker
-            .write_evidence(&obs, decision.to.as_str())
-            .map(|w| Evidence {
-                file: w.file,
-                offset: w.offset,
-                length: w.length,
-                record_id: w.record_id,
-                digest: w.digest,
-            })
+    let (obs, evidence) = if decision.transition {
+        write_evidence(rechecker, obs, decision.to.as_str()).await?
     } else {
-        None
+        (obs, None)
     };
     let check = Check {
         at: obs.at,
@@ -331,6 +369,30 @@ async fn check_one(
     Ok((decision.to.to_string(), line))
 }
 
+/// Writes `obs` as WARC evidence on a blocking thread (the file is synced to disk: that must not
+/// stall the fetches in flight, whose politeness timers run on the async workers).
+pub(super) async fn write_evidence(
+    rechecker: &Arc<Rechecker>,
+    obs: Observation,
+    state: &str,
+) -> anyhow::Result<(Observation, Option<Evidence>)> {
+    let (rc, state) = (rechecker.clone(), state.to_string());
+    let (obs, w) = tokio::task::spawn_blocking(move || {
+        let w = rc.write_evidence(&obs, &state);
+        (obs, w)
+    })
+    .await
+    .context("the evidence writer task failed")?;
+    let evidence = w.map(|w| Evidence {
+        file: w.file,
+        offset: w.offset,
+        length: w.length,
+        record_id: w.record_id,
+        digest: w.digest,
+    });
+    Ok((obs, evidence))
+}
+
 /// The `job = "recheck"` schedule of `kuzet serve`.
 pub async fn scheduled(
     db: &Db,
@@ -351,7 +413,7 @@ pub async fn scheduled(
     };
     let s = recheck(db, cfg, &statuses(cfg)?, &opts, shutdown, |_| {}).await?;
     Ok(format!(
-        "{} URLs checked, {} transitions",
-        s.checked, s.transitions
+        "{} URLs checked, {} transitions, {} QR codes resolved, {} QR hijacks",
+        s.checked, s.transitions, s.qr_checked, s.qr_hijacks
     ))
 }

@@ -45,6 +45,7 @@ pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(&rc.evidence_dir)),
         ),
+        watch_evidence_dir: Some(PathBuf::from(&ctx.config.takedown.evidence_dir)),
         // The Reports page writes where `kuzet report weekly` does.
         report_dir: Some(PathBuf::from(&rc.out_dir)),
         report_utc_offset_minutes: rc.utc_offset_minutes,

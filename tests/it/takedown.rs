@@ -1,6 +1,8 @@
 //! Takedown tracking end to end: crawl two shops on loopback, forward their cases, then switch what
 //! the servers answer between `kuzet cases recheck` runs: live → blocked → gone, live → changed,
-//! and a reappearance of the gone shop on a new host. Both backends when PostgreSQL is configured.
+//! and a reappearance of the gone shop on a new host; and the QR watch: a QR code on a poster page
+//! and in a photo folder whose harmless target starts redirecting to a shop opens a QR-hijack
+//! case. Both backends when PostgreSQL is configured.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -12,20 +14,23 @@ use kuzet_storage::Db;
 use kuzet_storage::testing::TestDb;
 use serde_json::Value;
 
-use crate::util::{kuzet, run, stderr, stdout};
+use crate::util::{kuzet, qr_png, run, stderr, stdout};
 
-/// A loopback web whose answers (status, body) per path the test switches.
+/// One answer: status, extra header lines, content type, body.
+type Answer = (u16, String, &'static str, Vec<u8>);
+
+/// A loopback web whose answers per path the test switches.
 #[derive(Clone)]
 struct Web {
     port: u16,
-    answers: Arc<Mutex<HashMap<String, (u16, String)>>>,
+    answers: Arc<Mutex<HashMap<String, Answer>>>,
 }
 
 impl Web {
     fn start(ip: &str) -> Web {
         let listener = TcpListener::bind((ip, 0)).expect("bind loopback");
         let port = listener.local_addr().unwrap().port();
-        let answers: Arc<Mutex<HashMap<String, (u16, String)>>> = Arc::default();
+        let answers: Arc<Mutex<HashMap<String, Answer>>> = Arc::default();
         let a = answers.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -40,28 +45,42 @@ impl Web {
                 }
                 let text = String::from_utf8_lossy(&head);
                 let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let (status, body) = a
-                    .lock()
-                    .unwrap()
-                    .get(&path)
-                    .cloned()
-                    .unwrap_or((404, "<p>not found</p>".into()));
+                let (status, headers, ctype, body) =
+                    a.lock().unwrap().get(&path).cloned().unwrap_or((
+                        404,
+                        String::new(),
+                        "text/html; charset=utf-8",
+                        b"<p>not found</p>".to_vec(),
+                    ));
                 let _ = write!(
                     s,
-                    "HTTP/1.1 {status} X\r\nContent-Type: text/html; charset=utf-8\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\n{headers}\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
+                let _ = s.write_all(&body);
             }
         });
         Web { port, answers }
     }
 
     fn set(&self, path: &str, status: u16, body: &str) {
+        self.set_raw(
+            path,
+            (
+                status,
+                String::new(),
+                "text/html; charset=utf-8",
+                body.as_bytes().to_vec(),
+            ),
+        );
+    }
+
+    fn set_raw(&self, path: &str, answer: Answer) {
         self.answers
             .lock()
             .unwrap()
-            .insert(path.to_string(), (status, body.to_string()));
+            .insert(path.to_string(), answer);
     }
 }
 
@@ -318,6 +337,211 @@ async fn live_blocked_gone_changed_and_reappearance() {
             .unwrap();
         let states: Vec<&str> = timeline.iter().map(|e| e.to.as_str()).collect();
         assert_eq!(states, ["live", "blocked", "gone", "live"]);
+
+        // Merging the two cases moves the other case's watched URL and its transitions along.
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM cases ORDER BY id")
+            .fetch_all(tdb.db.pool())
+            .await
+            .unwrap();
+        let keep =
+            kuzet_reporter::cases::merge(&tdb.db, &kuzet_reporter::cases::Actor::system(), &ids)
+                .await
+                .unwrap();
+        assert_eq!(
+            scalar(
+                &tdb.db,
+                &format!("SELECT COUNT(*) FROM watch_targets WHERE case_id <> {keep}")
+            )
+            .await,
+            0
+        );
+        let timeline = kuzet_reporter::takedown::watch::timeline(&tdb.db, keep)
+            .await
+            .unwrap();
+        assert_eq!(timeline.len(), 6, "{timeline:?}");
+        tdb.cleanup().await.unwrap();
+    }
+}
+
+/// A stored QR resolution: redirects, final URL, verdict, score, content hash, hijack.
+type ResolutionRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<f64>,
+    Option<String>,
+    i64,
+);
+
+/// Every JSON line a `kuzet cases recheck` printed.
+fn recheck_lines(dir: &Path, db: &str) -> Vec<Value> {
+    let mut args = vec!["cases", "recheck", "--evidence-dir", "ev"];
+    args.extend_from_slice(NET);
+    let lines = kuzet_in(dir, db, &args);
+    assert!(lines.last().unwrap().get("summary").is_some(), "{lines:?}");
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qr_code_whose_target_starts_redirecting_to_a_shop_opens_a_hijack_case() {
+    let web = Web::start("127.0.0.1");
+    let shop_host = Web::start("127.0.0.2");
+    let plaque = format!("http://127.0.0.1:{}/plaque", web.port);
+    let shop_url = format!("http://127.0.0.2:{}/shop", shop_host.port);
+    let png = qr_png(&plaque);
+    for tdb in TestDb::all().await.unwrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let db = tdb.url.as_str();
+        // A city poster with the QR code, and the same code photographed on a wall.
+        web.set(
+            "/poster",
+            200,
+            "<!DOCTYPE html><html><head><title>Городской квест</title></head><body>\
+             <h1>Городской квест</h1><p>Сканируйте код на табличке у фонтана.</p>\
+             <img src=\"/qr.png\" alt=\"QR\"></body></html>",
+        );
+        web.set_raw("/qr.png", (200, String::new(), "image/png", png.clone()));
+        web.set(
+            "/plaque",
+            200,
+            "<!DOCTYPE html><html><head><title>Фонтан</title></head><body><h1>Фонтан на площади</h1>\
+             <p>Построен в 1967 году. Часы работы подсветки: с 20:00 до 23:00.</p></body></html>",
+        );
+        shop_host.set(
+            "/shop",
+            200,
+            &shop("Снежный Барс", "aq_barys_shop_bot", "16 000"),
+        );
+        let photos = d.join("photos");
+        std::fs::create_dir_all(&photos).unwrap();
+        std::fs::write(photos.join("wall.png"), &png).unwrap();
+        std::fs::write(
+            d.join("seeds.txt"),
+            format!(
+                "http://127.0.0.1:{}/poster\n{}\n",
+                web.port,
+                photos.display()
+            ),
+        )
+        .unwrap();
+        let mut args = vec!["crawl", "--seeds", "seeds.txt", "--max-depth", "3"];
+        args.extend_from_slice(NET);
+        kuzet_in(d, db, &args);
+        assert_eq!(scalar(&tdb.db, "SELECT COUNT(*) FROM cases").await, 0);
+        assert_eq!(
+            scalar(
+                &tdb.db,
+                "SELECT COUNT(*) FROM qr_codes WHERE lead_kind = 'url'"
+            )
+            .await,
+            2,
+            "the code is read from the poster image and from the photo"
+        );
+
+        // First re-check: the code is watched and resolves to the harmless plaque page.
+        let lines = recheck_lines(d, db);
+        let summary = &lines.last().unwrap()["summary"];
+        assert_eq!(summary["qr_added"], 1, "{summary}");
+        assert_eq!(summary["qr_checked"], 1, "{summary}");
+        assert_eq!(summary["qr_hijacks"], 0, "{summary}");
+        assert!(lines.iter().all(|l| l.get("qr_hijack").is_none()));
+
+        // The domain is taken over: the code's URL now redirects to a shop on another host.
+        web.set_raw(
+            "/plaque",
+            (
+                302,
+                format!("Location: {shop_url}\r\n"),
+                "text/html; charset=utf-8",
+                Vec::new(),
+            ),
+        );
+        let lines = recheck_lines(d, db);
+        let hijacks: Vec<&Value> = lines.iter().filter_map(|l| l.get("qr_hijack")).collect();
+        assert_eq!(hijacks.len(), 1, "{lines:?}");
+        let h = hijacks[0];
+        assert_eq!(h["qr"], plaque.as_str());
+        assert_eq!(h["final_url"], shop_url.as_str());
+        assert_eq!(h["redirects"], serde_json::json!([shop_url]));
+        assert_eq!(h["verdict"], "shop");
+        assert!(h["warc_digest"].as_str().unwrap().starts_with("sha256:"));
+        let seen_on: Vec<&str> = h["seen_on"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(seen_on.len(), 2, "{seen_on:?}");
+        assert!(
+            seen_on.iter().any(|s| s.ends_with("/poster")),
+            "{seen_on:?}"
+        );
+        assert!(
+            seen_on
+                .iter()
+                .any(|s| s.contains(&photos.display().to_string())),
+            "{seen_on:?}"
+        );
+        let case = h["case"].as_i64().unwrap();
+
+        // The case is a high-priority QR hijack, first in the queue, its history names the sources.
+        let (reason, priority, status): (String, i64, String) =
+            sqlx::query_as("SELECT reason, priority, status FROM cases WHERE id = $1")
+                .bind(case)
+                .fetch_one(tdb.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            (reason.as_str(), priority, status.as_str()),
+            ("qr_hijack", 1, "new")
+        );
+        let note: String = sqlx::query_scalar(
+            "SELECT note FROM reviews WHERE case_id = $1 AND action = 'qr_hijack'",
+        )
+        .bind(case)
+        .fetch_one(tdb.db.pool())
+        .await
+        .unwrap();
+        assert!(
+            note.contains("/poster") && note.contains("earlier: clean"),
+            "{note}"
+        );
+        let listed = kuzet_in(d, db, &["cases", "list"]);
+        assert_eq!(listed[0]["id"], case, "{listed:?}");
+        assert_eq!(listed[0]["reason"], "qr_hijack");
+
+        // Every resolution is stored with its chain, final URL, score and evidence.
+        let rows: Vec<ResolutionRow> = sqlx::query_as(
+            "SELECT redirects, final_url, verdict, score, content_hash, hijack \
+                 FROM qr_resolutions ORDER BY id",
+        )
+        .fetch_all(tdb.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].0, "");
+        assert_eq!(rows[0].1.as_deref(), Some(plaque.as_str()));
+        assert_eq!(rows[0].2.as_deref(), Some("clean"));
+        assert_eq!(rows[1].0, shop_url);
+        assert_eq!(rows[1].2.as_deref(), Some("shop"));
+        assert!(rows[1].3.unwrap() >= 0.8);
+        assert!(
+            rows.iter()
+                .all(|r| r.4.as_ref().is_some_and(|h| h.len() == 64))
+        );
+        assert_eq!(rows[1].5, 1);
+        let o = run(kuzet(d).args(["--db", db, "evidence", "verify", "ev"]), "");
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+        let metrics = get_metrics(&tdb.db).await;
+        assert!(metrics.contains("kuzet_qr_watched 1"), "{metrics}");
+        assert!(metrics.contains("kuzet_qr_hijack_cases 1"), "{metrics}");
+
+        // Still a shop: no second case.
+        let lines = recheck_lines(d, db);
+        assert_eq!(lines.last().unwrap()["summary"]["qr_hijacks"], 0);
+        assert_eq!(scalar(&tdb.db, "SELECT COUNT(*) FROM cases").await, 1);
         tdb.cleanup().await.unwrap();
     }
 }

@@ -198,3 +198,16 @@ fn serve_one(
         body.len()
     );
 }
+
+/// A PNG of a QR code holding `text` (6-pixel modules, quiet zone).
+pub fn qr_png(text: &str) -> Vec<u8> {
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let img = code
+        .render::<image::Luma<u8>>()
+        .quiet_zone(true)
+        .module_dimensions(6, 6)
+        .build();
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}

@@ -68,13 +68,7 @@ fn shop_web() -> u16 {
 }
 
 fn qr_png(text: &str, path: &Path) {
-    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
-    let img = code
-        .render::<image::Luma<u8>>()
-        .quiet_zone(true)
-        .module_dimensions(6, 6)
-        .build();
-    img.save(path).unwrap();
+    std::fs::write(path, crate::util::qr_png(text)).unwrap();
 }
 
 fn free_port() -> u16 {

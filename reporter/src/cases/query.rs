@@ -77,6 +77,10 @@ pub struct CaseSummary {
     pub updated_at: i64,
     /// Assigned analyst's name.
     pub assigned_to: Option<String>,
+    /// Why it was opened: `flagged`, `reappeared`, `qr_hijack`.
+    pub reason: String,
+    /// Queue priority: higher comes first in the default order (QR-hijack cases are 1).
+    pub priority: i64,
     /// Page URLs, sorted.
     pub urls: Vec<String>,
     /// Distinct indicators, sorted.
@@ -107,7 +111,8 @@ pub async fn list_with(
 ) -> Result<Vec<CaseSummary>, ReporterError> {
     let json = fetch == Fetch::Auto && db.backend() == Backend::Sqlite;
     let mut sql = String::from(
-        "SELECT c.id, c.status, c.score, c.title, c.created_at, c.updated_at, u.name AS assignee \
+        "SELECT c.id, c.status, c.score, c.title, c.created_at, c.updated_at, u.name AS assignee, \
+         c.reason, c.priority \
          FROM cases c LEFT JOIN users u ON u.id = c.assigned_to WHERE c.merged_into IS NULL",
     );
     let mut binds: Vec<String> = Vec::new();
@@ -145,7 +150,7 @@ pub async fn list_with(
         ));
     }
     sql.push_str(match f.sort {
-        Sort::Score => " ORDER BY c.score DESC, c.created_at ASC, c.id ASC",
+        Sort::Score => " ORDER BY c.priority DESC, c.score DESC, c.created_at ASC, c.id ASC",
         Sort::Oldest => " ORDER BY c.created_at ASC, c.id ASC",
         Sort::Newest => " ORDER BY c.created_at DESC, c.id DESC",
     });
@@ -163,15 +168,20 @@ pub async fn list_with(
     Ok(out)
 }
 
-fn summary(
-    id: i64,
-    status: &str,
-    score: f64,
-    title: String,
-    created_at: i64,
-    updated_at: i64,
-    assigned_to: Option<String>,
-) -> Result<CaseSummary, ReporterError> {
+/// A case row's columns in query order.
+type Row8 = (
+    i64,
+    String,
+    f64,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    (String, i64),
+);
+
+fn summary(row: Row8) -> Result<CaseSummary, ReporterError> {
+    let (id, status, score, title, created_at, updated_at, assigned_to, (reason, priority)) = row;
     Ok(CaseSummary {
         id,
         status: status.parse()?,
@@ -180,6 +190,8 @@ fn summary(
         created_at,
         updated_at,
         assigned_to,
+        reason,
+        priority,
         urls: Vec::new(),
         indicators: Vec::new(),
     })
@@ -198,15 +210,16 @@ async fn summaries_rows(
     let rows = q.fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        out.push(summary(
+        out.push(summary((
             r.try_get("id")?,
-            &r.try_get::<String, _>("status")?,
+            r.try_get("status")?,
             r.try_get("score")?,
             r.try_get("title")?,
             r.try_get("created_at")?,
             r.try_get("updated_at")?,
             r.try_get("assignee")?,
-        )?);
+            (r.try_get("reason")?, r.try_get("priority")?),
+        ))?);
     }
     Ok(out)
 }
@@ -225,30 +238,47 @@ async fn summaries_sqlite(
 ) -> Result<Vec<CaseSummary>, ReporterError> {
     let wrapped = format!(
         "SELECT json_group_array(json_array(q.id, q.status, printf('%!.17g', q.score), q.title, \
-         q.created_at, q.updated_at, q.assignee)) AS j FROM ({sql}) q"
+         q.created_at, q.updated_at, q.assignee, q.reason, q.priority)) AS j FROM ({sql}) q"
     );
     let mut q = sqlx::query(&wrapped);
     for b in binds {
         q = q.bind(b);
     }
     let text: String = q.fetch_one(db.pool()).await?.try_get("j")?;
-    type Line = (i64, String, String, String, i64, i64, Option<String>);
+    type Line = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<String>,
+        String,
+        i64,
+    );
     let lines: Vec<Line> = serde_json::from_str(&text)
         .map_err(|e| ReporterError::Invalid(format!("queue rows from SQLite: {e}")))?;
     let mut out = Vec::with_capacity(lines.len());
-    for (id, status, score, title, created_at, updated_at, assignee) in lines {
+    for (id, status, score, title, created_at, updated_at, assignee, reason, priority) in lines {
         let score: f64 = score
             .parse()
             .map_err(|_| ReporterError::Invalid(format!("case {id}: score {score:?}")))?;
-        out.push(summary(
-            id, &status, score, title, created_at, updated_at, assignee,
-        )?);
+        out.push(summary((
+            id,
+            status,
+            score,
+            title,
+            created_at,
+            updated_at,
+            assignee,
+            (reason, priority),
+        ))?);
     }
     out.sort_by(|a, b| match sort {
         Sort::Score => b
-            .score
-            .partial_cmp(&a.score)
-            .unwrap_or(Ordering::Equal)
+            .priority
+            .cmp(&a.priority)
+            .then(b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal))
             .then(a.created_at.cmp(&b.created_at))
             .then(a.id.cmp(&b.id)),
         Sort::Oldest => a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)),
@@ -434,7 +464,8 @@ pub struct CaseDetail {
 pub async fn get(db: &Db, id: i64, max_text: usize) -> Result<CaseDetail, ReporterError> {
     let r = sqlx::query(
         "SELECT c.id, c.status, c.score, c.title, c.created_at, c.updated_at, c.merged_into, \
-         u.name AS assignee FROM cases c LEFT JOIN users u ON u.id = c.assigned_to WHERE c.id = $1",
+         c.reason, c.priority, u.name AS assignee \
+         FROM cases c LEFT JOIN users u ON u.id = c.assigned_to WHERE c.id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
@@ -448,6 +479,8 @@ pub async fn get(db: &Db, id: i64, max_text: usize) -> Result<CaseDetail, Report
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         assigned_to: r.try_get("assignee")?,
+        reason: r.try_get("reason")?,
+        priority: r.try_get("priority")?,
         urls: Vec::new(),
         indicators: Vec::new(),
     }];

@@ -281,7 +281,7 @@ pub async fn forward_approved(db: &Db, case: i64) -> Result<bool, ReporterError>
     Ok(ok)
 }
 
-async fn review(
+pub(crate) async fn review(
     tx: &mut Tx<'_>,
     case: i64,
     actor: &Actor,
@@ -335,6 +335,7 @@ pub(crate) async fn merge_in(
         .bind(absorb)
         .execute(&mut **tx)
         .await?;
+    crate::takedown::watch::follow_merge_in(tx, keep, absorb).await?;
     sqlx::query("UPDATE cases SET merged_into = $1, updated_at = $2 WHERE id = $3")
         .bind(keep)
         .bind(now)

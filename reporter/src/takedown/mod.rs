@@ -8,6 +8,8 @@
 //! - [`stats`]: the weekly report's takedown figures, computed from stored transitions.
 //! - [`reappear`]: a newly flagged page that joins a case whose targets are gone or blocked
 //!   reopens it as "reappeared" and puts the new URL on the watch list.
+//! - [`qr`]: QR watch (tables `qr_watch`, `qr_resolutions`): every http(s) QR payload re-resolved;
+//!   one that starts leading to a shop opens a high-priority "QR hijack" case.
 //!
 //! The fetching and classification of a re-check happen in the crawler
 //! (`kuzet_crawler::recheck`); the binary wires the two. This crate owns both tables.
@@ -31,6 +33,7 @@ use serde::Serialize;
 
 use crate::ReporterError;
 
+pub mod qr;
 pub mod reappear;
 pub mod stats;
 pub mod watch;

@@ -129,7 +129,8 @@ pub fn text_hash(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-fn kind_of(url: &str, telegram_base: &str) -> &'static str {
+/// `telegram`, `onion` or `web`: what a watched URL is (Telegram previews start with `telegram_base`).
+pub fn kind_of(url: &str, telegram_base: &str) -> &'static str {
     let host = url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
@@ -419,4 +420,56 @@ pub async fn counts(db: &Db) -> Result<Vec<(State, i64)>, ReporterError> {
         }
     }
     Ok(out)
+}
+
+/// Moves `absorb`'s watch targets, transitions and QR-hijack codes to `keep` when the cases are
+/// merged (inside the merge's transaction). A URL both cases watch keeps `keep`'s target, which
+/// takes over the absorbed target's transitions. The kept case keeps the higher priority (a
+/// QR-hijack case stays first in the queue).
+pub(crate) async fn follow_merge_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    keep: i64,
+    absorb: i64,
+) -> Result<(), ReporterError> {
+    sqlx::query("UPDATE watch_events SET case_id = $1 WHERE case_id = $2")
+        .bind(keep)
+        .bind(absorb)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE watch_events SET target_id = (SELECT k.id FROM watch_targets k \
+         JOIN watch_targets a ON a.url = k.url WHERE a.id = watch_events.target_id AND k.case_id = $1) \
+         WHERE target_id IN (SELECT a.id FROM watch_targets a JOIN watch_targets k \
+         ON k.url = a.url AND k.case_id = $1 WHERE a.case_id = $2)",
+    )
+    .bind(keep)
+    .bind(absorb)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM watch_targets WHERE case_id = $2 \
+         AND url IN (SELECT url FROM watch_targets WHERE case_id = $1)",
+    )
+    .bind(keep)
+    .bind(absorb)
+    .execute(&mut **tx)
+    .await?;
+    for table in ["watch_targets", "qr_watch"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET case_id = $1 WHERE case_id = $2"
+        ))
+        .bind(keep)
+        .bind(absorb)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE cases SET priority = (SELECT MAX(c.priority) FROM cases c WHERE c.id IN ($1, $2)) \
+         WHERE id = $1",
+    )
+    .bind(keep)
+    .bind(absorb)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

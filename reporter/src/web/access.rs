@@ -75,6 +75,8 @@ pub const ROUTES: &[RouteRule] = &[
     r("POST", "/cases/rebuild", ADMIN),
     r("GET", "/images/{id}", STAFF),
     r("GET", "/pages/{id}/warc", STAFF),
+    r("GET", "/transitions/{id}/warc", STAFF),
+    r("GET", "/qr-resolutions/{id}/warc", STAFF),
     r("GET", "/audit", ADMIN),
     r("GET", "/api/cases", STAFF),
     r("GET", "/api/cases/{id}", STAFF),

@@ -20,6 +20,8 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/images/{id}", get(image))
         .route("/pages/{id}/warc", get(warc))
+        .route("/transitions/{id}/warc", get(transition_warc))
+        .route("/qr-resolutions/{id}/warc", get(qr_resolution_warc))
 }
 
 /// Decodes any supported raster image within `limits` and re-encodes it as PNG. Whatever the
@@ -145,10 +147,86 @@ async fn warc(
     if !may_see_page(&st, &sess, id).await? {
         return Err(WebError::not_found());
     }
+    record(
+        &st,
+        st.cfg.evidence_dir.clone(),
+        &row,
+        &format!("page-{id}"),
+    )
+    .await
+}
+
+/// A takedown transition's WARC record (from `[takedown] evidence_dir`), for those who may see
+/// its case.
+async fn transition_warc(
+    State(st): State<AppState>,
+    Extension(sess): Extension<Session>,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    watch_record(
+        &st,
+        &sess,
+        "SELECT case_id, warc_file, warc_offset, warc_length FROM watch_events WHERE id = $1",
+        id,
+        "transition",
+    )
+    .await
+}
+
+/// A QR resolution's WARC record (from `[takedown] evidence_dir`), for those who may see the
+/// QR-hijack case opened for its code.
+async fn qr_resolution_warc(
+    State(st): State<AppState>,
+    Extension(sess): Extension<Session>,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    watch_record(
+        &st,
+        &sess,
+        "SELECT w.case_id, r.warc_file, r.warc_offset, r.warc_length FROM qr_resolutions r \
+         JOIN qr_watch w ON w.id = r.watch_id WHERE r.id = $1",
+        id,
+        "qr-resolution",
+    )
+    .await
+}
+
+async fn watch_record(
+    st: &AppState,
+    sess: &Session,
+    sql: &str,
+    id: i64,
+    name: &str,
+) -> Result<Response, WebError> {
+    let row = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(st.db.pool())
+        .await
+        .map_err(ReporterError::from)?
+        .ok_or_else(WebError::not_found)?;
+    let case: Option<i64> = row.try_get("case_id").map_err(ReporterError::from)?;
+    super::pages::load_visible(st, sess, case.ok_or_else(WebError::not_found)?).await?;
+    record(
+        st,
+        st.cfg.watch_evidence_dir.clone(),
+        &row,
+        &format!("{name}-{id}"),
+    )
+    .await
+}
+
+/// Serves the WARC record that `row` (`warc_file`, `warc_offset`, `warc_length`) names inside
+/// `dir`, as `<name>.warc`.
+async fn record(
+    st: &AppState,
+    dir: Option<PathBuf>,
+    row: &sqlx::any::AnyRow,
+    name: &str,
+) -> Result<Response, WebError> {
     let file: Option<String> = row.try_get("warc_file").map_err(ReporterError::from)?;
     let offset: Option<i64> = row.try_get("warc_offset").map_err(ReporterError::from)?;
     let length: Option<i64> = row.try_get("warc_length").map_err(ReporterError::from)?;
-    let (Some(file), Some(dir)) = (file, st.cfg.evidence_dir.clone()) else {
+    let (Some(file), Some(dir)) = (file, dir) else {
         return Err(WebError::not_found());
     };
     let path = inside(&dir, &file).ok_or_else(WebError::not_found)?;
@@ -172,7 +250,7 @@ async fn warc(
     .map_err(|_| WebError::not_found())?;
     let gz = file.ends_with(".gz");
     let disposition = format!(
-        "attachment; filename=\"page-{id}.warc{}\"",
+        "attachment; filename=\"{name}.warc{}\"",
         if gz { ".gz" } else { "" }
     );
     Ok((

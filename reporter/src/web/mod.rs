@@ -92,12 +92,17 @@ pub struct WebConfig {
     /// Directory of evidence files: WARC files (`pages.warc_file` is relative to it) and fetched
     /// images at `blobs/<first two hex digits>/<sha256>`. Default none (no downloads).
     pub evidence_dir: Option<PathBuf>,
+    /// Directory of the takedown re-checks' WARC files (`watch_events.warc_file` and
+    /// `qr_resolutions.warc_file` are relative to it), as `[takedown] evidence_dir`. Default none.
+    pub watch_evidence_dir: Option<PathBuf>,
     /// Image decoding limits.
     pub image_limits: ImageLimits,
     /// Largest WARC record served, in bytes. Default 64 MiB.
     pub max_warc_bytes: u64,
     /// Page text shown per page on the case view, in bytes. Default 200 000.
     pub max_text_bytes: usize,
+    /// QR sources and resolutions shown per code on a QR-hijack case. Default 50.
+    pub max_qr_rows: i64,
     /// Queue page size when none is asked for. Default 200.
     pub queue_page: i64,
     /// Largest queue page that may be asked for (`?limit=`). Default 10 000.
@@ -128,9 +133,11 @@ impl Default for WebConfig {
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             evidence_dir: None,
+            watch_evidence_dir: None,
             image_limits: ImageLimits::default(),
             max_warc_bytes: 64 << 20,
             max_text_bytes: 200_000,
+            max_qr_rows: 50,
             queue_page: 200,
             max_queue_page: 10_000,
             max_body_bytes: 64 << 10,

@@ -237,6 +237,22 @@ async fn render(st: &AppState) -> Result<String, sqlx::Error> {
         "90th percentile time from forwarding to blocked or gone (0 when none)",
         td.p90_ms_to_takedown.unwrap_or(0),
     );
+    single(
+        &mut r,
+        "qr_watched",
+        "QR payload URLs on the QR watch list",
+        count(st, "SELECT COUNT(*) FROM qr_watch").await?,
+    );
+    single(
+        &mut r,
+        "qr_hijack_cases",
+        "Cases opened because a watched QR code started leading to a shop",
+        count(
+            st,
+            "SELECT COUNT(*) FROM cases WHERE reason = 'qr_hijack' AND merged_into IS NULL",
+        )
+        .await?,
+    );
     let f = crate::volunteer::store::figures(&st.db, 0, i64::MAX)
         .await
         .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;

@@ -362,6 +362,8 @@ pub(super) struct QueueRow {
     score: String,
     age: String,
     title: String,
+    /// Why the case was opened, when it is not an ordinary flag (`reappeared`, `qr_hijack`).
+    reason: String,
     urls: Vec<String>,
     more_urls: usize,
     indicators: Vec<String>,
@@ -431,6 +433,11 @@ pub async fn render_queue(
             score: format!("{:.2}", c.score),
             age: age(now, c.created_at),
             title: c.title,
+            reason: if c.reason == "flagged" {
+                String::new()
+            } else {
+                c.reason
+            },
             more_urls: c.urls.len().saturating_sub(3),
             urls: c.urls.into_iter().take(3).collect(),
             more_indicators: c.indicators.len().saturating_sub(5),
@@ -491,9 +498,16 @@ struct CasePage {
     analysts: Vec<(i64, String)>,
     me: i64,
     photo_leads: Vec<crate::volunteer::store::CasePhotoLead>,
+    /// Takedown transitions of the case's watched URLs, oldest first.
+    timeline: Vec<crate::takedown::watch::Event>,
+    /// The QR codes a QR-hijack case was opened for, with where they were seen.
+    qr_codes: Vec<crate::takedown::qr::CaseCode>,
 }
 
 impl CasePage {
+    fn opt_score(&self, s: &Option<f64>) -> String {
+        s.map(|s| format!("{s:.2}")).unwrap_or_else(|| "–".into())
+    }
     fn time(&self, ms: &i64) -> String {
         fmt_ms(*ms)
     }
@@ -541,6 +555,8 @@ async fn case_page(
     let can_review = may_review(sess.role()) && c.merged_into.is_none();
     let photo_leads =
         crate::volunteer::store::case_photo_leads(&st.db, id, sess.role() == Role::Admin).await?;
+    let timeline = crate::takedown::watch::timeline(&st.db, id).await?;
+    let qr_codes = crate::takedown::qr::case_codes(&st.db, id, st.cfg.max_qr_rows).await?;
     let confirmed_by_me = c.confirmed_by.as_deref() == Some(sess.user.name.as_str());
     let page = CasePage {
         nav: Some(Nav::of(&sess)),
@@ -556,6 +572,8 @@ async fn case_page(
         analysts,
         me: sess.user.id,
         photo_leads,
+        timeline,
+        qr_codes,
         c,
     };
     Ok(Html(page.render().map_err(ReporterError::from)?))
