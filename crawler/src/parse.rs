@@ -334,7 +334,8 @@ fn img_alt(el: ElementRef<'_>) -> Option<String> {
 fn refresh_url(content: &str) -> Option<&str> {
     let (_, rest) = content.split_once([';', ','])?;
     let rest = rest.trim_start();
-    let rest = if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("url") {
+    // `get`: the first three bytes of hostile text may end inside a character.
+    let rest = if rest.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("url")) {
         rest[3..].trim_start().strip_prefix('=')?.trim()
     } else {
         rest.trim()
@@ -549,6 +550,8 @@ mod tests {
         assert_eq!(refresh_url("0;url=/a"), Some("/a"));
         assert_eq!(refresh_url("3; /b"), Some("/b"));
         assert_eq!(refresh_url("3"), None);
+        // Found by the `html` fuzz target: a multi-byte letter across the third byte.
+        assert_eq!(refresh_url("0; urяя"), Some("urяя"));
     }
 }
 
