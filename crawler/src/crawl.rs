@@ -6,8 +6,8 @@
 //! only work not yet committed; leases of the dead worker expire and another run picks those URLs up.
 //! A graceful shutdown stops claiming, lets fetches in flight commit, and releases unstarted leases.
 //!
-//! The classifier and the QR decoder are plugged in ([`PageScorer`], [`ImageDecoder`]) so this crate
-//! does not depend on them being finished; the binary wires the real ones.
+//! The classifier and the QR decoder are plugged in ([`PageScorer`], [`ImageDecoder`]); the real
+//! scorer is [`crate::scoring::ClassifierScorer`], and the binary wires it and the QR decoder.
 //!
 //! Politeness: the database frontier spaces requests per host (`hosts.next_allowed_at`, advanced by
 //! the host's delay: the policy's `min_delay`, or robots.txt `Crawl-delay` when longer); the

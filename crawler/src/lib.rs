@@ -8,6 +8,7 @@
 //!   indicators), each fetch committed in one transaction.
 //! - [`crawl`]: the crawl loop tying frontier, fetching, parsing, scoring, evidence and store.
 //! - [`url`]: canonical URLs, the frontier key (`url_key`) and crawler-trap heuristics.
+//! - [`scoring`]: [`scoring::ClassifierScorer`], the classifier's rule set as the crawl's page scorer.
 //! - [`scope`]: `--scope` entries (host suffixes, address ranges), decided without DNS.
 //! - [`guard`]: the SSRF guard — address classes, the guarded DNS resolver, onion detection.
 //! - [`fetch`]: [`fetch::Fetcher`] — timeouts, manual redirects re-checked per hop, capped bodies and
@@ -36,6 +37,7 @@ pub mod politeness;
 pub mod recheck;
 pub mod robots;
 pub mod scope;
+pub mod scoring;
 pub mod store;
 pub mod telegram;
 pub mod uploads;

@@ -367,3 +367,70 @@ async fn two_workers_share_the_frontier_without_fetching_twice() {
         t.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realistic_web_is_crawled_once_and_every_page_scored_by_the_classifier() {
+    // The benchmark's web and scorer, small: every page reached through the random cross-links
+    // exactly once, and every page gets the built-in rule set's verdict.
+    const PAGES: usize = 200;
+    let hosts = crate::web::start_shaped(5, PAGES, crate::web::Shape::Realistic).await;
+    let scorer = Arc::new(kuzet_crawler::scoring::ClassifierScorer::new(
+        kuzet_classifier::Classifier::default_rules().unwrap(),
+    ));
+    let none = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
+    for t in TestDb::all().await.unwrap() {
+        let mut cfg = config("real", None);
+        cfg.max_depth = 64;
+        cfg.robots.obey = false;
+        cfg.fetch_images = false;
+        let crawler = Arc::new(
+            Crawler::new(t.db.clone(), cfg, scorer.clone(), none.clone())
+                .await
+                .unwrap(),
+        );
+        crawler
+            .seed(&[Seed::Web(
+                Url::parse(&crate::web::page_url(&hosts, 0)).unwrap(),
+            )])
+            .await
+            .unwrap();
+        let summary = tokio::time::timeout(
+            Duration::from_secs(120),
+            crawler.clone().run(std::future::pending()),
+        )
+        .await
+        .expect("crawl finishes")
+        .unwrap();
+        assert_eq!(
+            summary.pages,
+            PAGES as u64,
+            "{:?}: {summary:?}",
+            t.backend()
+        );
+        let count = |sql: &'static str| {
+            let db = t.db.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(db.pool())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM fetch_log").await, PAGES as i64);
+        let rules = kuzet_classifier::Classifier::default_rules().unwrap();
+        let version = rules.rules().version().to_string();
+        let scored: Vec<String> = rows(
+            &t.db,
+            "SELECT DISTINCT v.rules_version FROM verdicts v JOIN pages p ON p.id = v.page_id",
+        )
+        .await;
+        assert_eq!(scored, [version], "{:?}", t.backend());
+        assert_eq!(
+            count("SELECT COUNT(*) FROM verdicts WHERE page_id IS NOT NULL").await,
+            PAGES as i64
+        );
+        let bytes: i64 = count("SELECT MIN(body_bytes) FROM pages").await;
+        assert!(bytes >= 3 * 1024, "pages are a few KB: {bytes}");
+        t.cleanup().await.unwrap();
+    }
+}
