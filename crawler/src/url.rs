@@ -3,7 +3,7 @@
 //! The canonical form is what the frontier deduplicates on. Parsing with the `url` crate already
 //! lower-cases the host, applies IDNA (Unicode hosts become `xn--` labels), drops the scheme's default
 //! port, resolves `.` and `..` segments and turns an empty path into `/`. On top of that
-//! [`canonicalize`] drops the fragment, an empty query (`?`) and a trailing dot on the host, and
+//! [`canonicalize`] drops the fragment, an empty query (`?`) and trailing dots on the host, and
 //! refuses schemes other than `http` and `https`. Query parameter order is kept: reordering changes
 //! meaning on some sites.
 
@@ -73,9 +73,10 @@ pub fn canonicalize(mut url: Url) -> Result<Url, UrlError> {
             });
         }
     };
-    if let Some(stripped) = host.strip_suffix('.')
-        && !stripped.is_empty()
-    {
+    // Every trailing dot goes (`a.kz..` is `a.kz`), so canonicalising is idempotent; found by
+    // the `url` fuzz target.
+    let stripped = host.trim_end_matches('.');
+    if stripped.len() != host.len() && !stripped.is_empty() {
         url.set_host(Some(stripped)).map_err(|e| UrlError::Parse {
             input: url.to_string(),
             reason: e.to_string(),
@@ -189,6 +190,7 @@ mod tests {
                 "http://xn--e1afmkfd.xn--80ao21a/%D0%BF%D1%83%D1%82%D1%8C?q=1",
             ),
             ("http://example.com./", "http://example.com/"),
+            ("http://example.com%2e%2e/", "http://example.com/"),
             ("http://user:pw@example.com/", "http://example.com/"),
             (
                 "  http://example.com/b?y=2&x=1  ",
