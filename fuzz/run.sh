@@ -39,6 +39,8 @@ seed url seeds/url/*
 cargo fuzz build --sanitizer none --debug-assertions 2>&1 | tail -n 3 || true
 summary=()
 for t in "${targets[@]}"; do
+  # Findings of earlier runs are already in regressions/: count only this run's.
+  rm -rf "artifacts/$t"
   mkdir -p "artifacts/$t" "regressions/$t"
   echo "== $t: ${secs}s"
   set +e
