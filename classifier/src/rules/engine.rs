@@ -104,6 +104,8 @@ struct OnePass {
     n_gates: usize,
     /// Per regex: its required sets, each a list of gate literal ids.
     sets: Vec<Vec<Vec<u32>>>,
+    /// Length in bytes of the longest pattern: how far the lanes of [`walk`] overlap.
+    max_len: usize,
 }
 
 /// What the one pass found: term matches `(start, end, slot)` in leftmost-longest order, and
@@ -266,6 +268,7 @@ impl Engine {
                 gate: gate_of,
                 n_gates: gate_lits.len(),
                 sets: gate_sets,
+                max_len: all.iter().map(Vec::len).max().unwrap_or(0),
             })
         };
         let regexes = regex_src
@@ -366,28 +369,21 @@ impl Engine {
         let dfa = &pass.dfa;
         let mut terms: Vec<(u32, u32, u32)> = Vec::new();
         let mut gates = vec![false; pass.n_gates];
-        if let Ok(mut sid) = dfa.start_state(Anchored::No) {
-            for (i, &b) in text.as_bytes().iter().enumerate() {
-                sid = dfa.next_state(Anchored::No, sid, b);
-                if !dfa.is_special(sid) || !dfa.is_match(sid) {
-                    continue;
+        walk::<LANES>(dfa, text.as_bytes(), pass.max_len, |sid, end| {
+            for k in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, k);
+                let p = pid.as_usize();
+                let t = pass.term[p];
+                if t != NONE {
+                    let start = end - dfa.pattern_len(pid);
+                    terms.push((start as u32, end as u32, t));
                 }
-                let end = i + 1;
-                for k in 0..dfa.match_len(sid) {
-                    let pid = dfa.match_pattern(sid, k);
-                    let p = pid.as_usize();
-                    let t = pass.term[p];
-                    if t != NONE {
-                        let start = end - dfa.pattern_len(pid);
-                        terms.push((start as u32, end as u32, t));
-                    }
-                    let g = pass.gate[p];
-                    if g != NONE {
-                        gates[g as usize] = true;
-                    }
+                let g = pass.gate[p];
+                if g != NONE {
+                    gates[g as usize] = true;
                 }
             }
-        }
+        });
         // Matches arrive by end; leftmost-longest wants them by start, longest first.
         terms.sort_unstable_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
         Found { terms, gates }
@@ -471,6 +467,65 @@ impl Engine {
             }
             if leet_next.is_some_and(|x| x.0 < p) {
                 leet_next = find_leet(p);
+            }
+        }
+    }
+}
+
+/// Independent walks [`walk`] interleaves: each DFA step waits for the previous step's table
+/// load, so walking several parts of the text at once overlaps those waits.
+const LANES: usize = 2;
+
+/// Walks `bytes` through the unanchored overlapping `dfa` and calls `emit(state, end)` at every
+/// match state, `end` being the offset just past the match, exactly once per end offset (in
+/// no particular order).
+///
+/// The text is cut into `N` lanes walked in lock-step. Lane `j` reports the matches ending in
+/// `(lo_j, hi_j]`; it starts `max_len - 1` bytes before `lo_j` (a match ending after `lo_j`
+/// starts there or later), so every match is seen by exactly one lane, in a state that holds
+/// all patterns ending at that offset. A match starting inside a UTF-8 sequence cannot occur:
+/// patterns are whole UTF-8 strings.
+fn walk<const N: usize>(
+    dfa: &dfa::DFA,
+    bytes: &[u8],
+    max_len: usize,
+    mut emit: impl FnMut(aho_corasick::automaton::StateID, usize),
+) {
+    let Ok(start) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    let overlap = max_len.saturating_sub(1);
+    let chunk = bytes.len() / N;
+    let is_match = |sid| dfa.is_special(sid) && dfa.is_match(sid);
+    if N == 1 || chunk <= overlap {
+        let mut sid = start;
+        for (i, &b) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if is_match(sid) {
+                emit(sid, i + 1);
+            }
+        }
+        return;
+    }
+    let lo: [usize; N] = std::array::from_fn(|j| j * chunk);
+    let from: [usize; N] = std::array::from_fn(|j| lo[j].saturating_sub(overlap));
+    let hi: [usize; N] = std::array::from_fn(|j| if j + 1 == N { bytes.len() } else { lo[j + 1] });
+    let mut sid = [start; N];
+    // Every lane has at least `chunk` bytes to walk (lane 0 exactly that many).
+    for k in 0..chunk {
+        for j in 0..N {
+            let p = from[j] + k;
+            sid[j] = dfa.next_state(Anchored::No, sid[j], bytes[p]);
+            if is_match(sid[j]) && p >= lo[j] {
+                emit(sid[j], p + 1);
+            }
+        }
+    }
+    for j in 0..N {
+        for (p, &b) in bytes.iter().enumerate().take(hi[j]).skip(from[j] + chunk) {
+            sid[j] = dfa.next_state(Anchored::No, sid[j], b);
+            if is_match(sid[j]) && p >= lo[j] {
+                emit(sid[j], p + 1);
             }
         }
     }
@@ -608,8 +663,58 @@ mod tests {
         }
     }
 
+    /// Every `(end, pattern)` the lane walk reports, sorted.
+    fn walked<const N: usize>(c: &Classifier, text: &str) -> Vec<(usize, usize)> {
+        let pass = c
+            .engine()
+            .pass
+            .as_ref()
+            .expect("the default rules have literals");
+        let mut got = Vec::new();
+        walk::<N>(&pass.dfa, text.as_bytes(), pass.max_len, |sid, end| {
+            for k in 0..pass.dfa.match_len(sid) {
+                got.push((end, pass.dfa.match_pattern(sid, k).as_usize()));
+            }
+        });
+        got.sort_unstable();
+        got
+    }
+
+    fn same_walks(c: &Classifier, text: &str) {
+        let one = walked::<1>(c, text);
+        assert_eq!(walked::<2>(c, text), one, "2 lanes: {text:?}");
+        assert_eq!(walked::<3>(c, text), one, "3 lanes: {text:?}");
+        assert_eq!(walked::<LANES>(c, text), one, "{LANES} lanes: {text:?}");
+    }
+
+    #[test]
+    fn lanes_report_every_match_once_at_every_cut() {
+        let (c, _) = &*SETUP;
+        let pass = c.engine().pass.as_ref().expect("literals");
+        // Matches straddling every possible cut: a run of terms, each prefix of it walked.
+        let text = "закладки мефедрон кристалл оплата после прикоп шишки альфа пвп ".repeat(12);
+        let mut n = 0;
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            same_walks(c, &text[..end]);
+            n += 1;
+        }
+        assert!(n > 4 * pass.max_len, "long enough to use every lane");
+        assert!(!walked::<1>(c, &text).is_empty());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+        #[test]
+        fn lanes_equal_one_walk_random(
+            words in proptest::collection::vec(
+                "(меф|мефедрон|закладк[аи]|клад|прикоп|кристалл|оплат|после|адрес|[0-9]{1,3}|[а-я]{1,4}|[ .,\n])",
+                0..400,
+            ),
+        ) {
+            let (c, _) = &*SETUP;
+            same_walks(c, &words.concat());
+        }
+
         #[test]
         fn literal_stream_equals_the_single_automaton_random(
             words in proptest::collection::vec(
