@@ -13,12 +13,15 @@
 //! `[takedown] concurrency = 32` checks run at once across hosts.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "../tests/support/http_request.rs"]
+mod http_request;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -75,20 +78,9 @@ fn answer(mut s: TcpStream, now: Instant, stats: &Stats, delay: Duration) {
     let std::net::IpAddr::V4(ip) = local.ip() else {
         return;
     };
-    let mut reader = BufReader::new(s.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    let Some(path) = http_request::read_request_path(&s) else {
         return;
-    }
-    loop {
-        let mut h = String::new();
-        match reader.read_line(&mut h) {
-            Ok(0) | Err(_) => break,
-            Ok(_) if h.trim().is_empty() => break,
-            Ok(_) => {}
-        }
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    };
     let counted = path.starts_with("/w/");
     if counted {
         let mut all = stats.lock().unwrap_or_else(|p| p.into_inner());

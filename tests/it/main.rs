@@ -9,6 +9,8 @@ mod demo;
 mod fault;
 mod fuzz_regressions;
 mod hostile;
+#[path = "../support/http_request.rs"]
+mod http_request;
 mod ocr;
 mod report;
 mod serve;

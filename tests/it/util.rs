@@ -120,26 +120,11 @@ fn serve_one(
     per_section: usize,
     delay: std::time::Duration,
 ) {
-    use std::io::{BufRead, BufReader};
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-    let Ok(clone) = stream.try_clone() else {
+    let Some(path) = crate::http_request::read_request_path(&stream) else {
         return;
     };
-    let mut reader = BufReader::new(clone);
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    loop {
-        let mut h = String::new();
-        match reader.read_line(&mut h) {
-            Ok(0) | Err(_) => break,
-            Ok(_) if h.trim().is_empty() => break,
-            Ok(_) => {}
-        }
-    }
     *hits
         .lock()
         .unwrap_or_else(|p| p.into_inner())
