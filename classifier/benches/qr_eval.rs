@@ -51,6 +51,7 @@ fn main() {
     };
     let mut opts = QrOptions {
         exhaustive,
+        reread_grids: !args.iter().any(|a| a == "--no-reread"),
         ..QrOptions::default()
     };
     if let Some(v) = num("--upscale-max-dim") {

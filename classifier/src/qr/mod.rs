@@ -6,6 +6,8 @@
 //! - `binarize`: local (hybrid blocks, Sauvola) and global (Otsu) thresholds.
 //! - `scan`: one panic-proof `rqrr` pass, payload bytes → text (UTF-8, else Shift_JIS, else
 //!   ISO-8859-1).
+//! - `resample`: re-reads a located but undecoded grid from the grayscale image under
+//!   per-grid module thresholds.
 //! - `pipeline`: the ordered, named attempts (scale pyramid × binarisation × polarity), early
 //!   stop, deduplication.
 //! - [`payload`]: decoded text → typed leads (URL, onion, Telegram, wallet, phone, e-mail,
@@ -25,6 +27,7 @@ pub mod eval;
 pub(crate) mod load;
 pub mod payload;
 mod pipeline;
+mod resample;
 mod scan;
 
 pub use load::Limits;
@@ -50,6 +53,9 @@ pub struct QrOptions {
     /// Run every attempt instead of stopping at the first one that reads every grid it finds
     /// (for tuning; finds more codes in crowded images, costs more). Default `false`.
     pub exhaustive: bool,
+    /// Re-read every grid a pass locates but cannot decode from the grayscale image under
+    /// per-grid module thresholds before moving on to the next pass. Default `true`.
+    pub reread_grids: bool,
 }
 
 impl Default for QrOptions {
@@ -62,6 +68,7 @@ impl Default for QrOptions {
             max_attempts: 14,
             max_pixels_scanned: 16_000_000,
             exhaustive: false,
+            reread_grids: true,
         }
     }
 }

@@ -234,11 +234,9 @@ where
     {
         let mut res = Vec::new();
         let stones = crate::capstones_from_image(self);
-        let groups = self.find_groupings(stones);
-        let locations: Vec<_> = groups
-            .into_iter()
-            .filter_map(|v| crate::SkewedGridLocation::from_group(self, v))
-            .collect();
+        // kuzet patch: `find_groupings` already located each grid (on a copy of the image);
+        // keep those locations instead of running the same perspective search again here.
+        let locations = self.find_groupings(stones);
         for grid_location in locations {
             let bounds = [
                 grid_location.c.map(0.0, 0.0),
@@ -265,7 +263,10 @@ where
     /// By trying to match up the relative perspective of 3
     /// [CapStones](struct.CapStone.html) along with other criteria we can find the
     /// CapStones that corner the same QR code.
-    fn find_groupings(&mut self, capstones: Vec<crate::CapStone>) -> Vec<CapStoneGroup>
+    fn find_groupings(
+        &mut self,
+        capstones: Vec<crate::CapStone>,
+    ) -> Vec<crate::SkewedGridLocation>
     where
         S: Clone,
     {
@@ -289,13 +290,13 @@ where
                 // A copy of the input image is used to not contaminate the
                 // original on an incorrect set of CapStones
                 let mut image_copy = self.clone();
-                if crate::SkewedGridLocation::from_group(&mut image_copy, group_under_test.clone())
-                    .is_none()
-                {
+                let Some(location) =
+                    crate::SkewedGridLocation::from_group(&mut image_copy, group_under_test)
+                else {
                     continue;
-                }
-                // This is a viable set, save this grouping
-                groups.push(group_under_test);
+                };
+                // This is a viable set, save this grouping (kuzet patch: with its location)
+                groups.push(location);
                 used_capstones.push(pair.0);
                 used_capstones.push(idx);
                 used_capstones.push(pair.1);
