@@ -1,6 +1,6 @@
 //! Decode-rate benchmark on a labelled QR corpus (a manifest.csv, see `qr::eval`).
 //!
-//! `cargo bench -p kuzet-classifier --bench qr_eval -- [--plain-rqrr] [--exhaustive] [--misses] [DIR]`
+//! `cargo bench -p kuzet-classifier --bench qr_eval -- [--plain-rqrr] [--exhaustive] [--no-reread] [--misses] [DIR]`
 //! (DIR defaults to `$KUZET_QR_CORPUS` or `../shared/corpus/qr/zxing-blackbox`). Prints
 //! per-category exact-match counts, codes per attempt and images/s (single thread; pin it
 //! with `taskset -c 0`). Image files are read before the clock starts.

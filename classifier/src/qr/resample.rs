@@ -86,11 +86,11 @@ fn module_means(img: &GrayImage, loc: &GridLoc) -> Option<Vec<u8>> {
                     }
                 }
             }
-            if count == 0 {
+            if let Some(mean) = sum.checked_div(count) {
+                means.push(mean as u8);
+            } else {
                 outside += 1;
                 means.push(255);
-            } else {
-                means.push((sum / count) as u8);
             }
         }
     }
@@ -146,6 +146,46 @@ mod tests {
             let (mx, my) = h.map(*u, *v);
             assert!((mx - x).abs() < 1e-6 && (my - y).abs() < 1e-6, "{u},{v}");
         }
+    }
+
+    /// A rendered code (`module` px per module, 4-module quiet zone) under a left-to-right
+    /// light gradient, and its grid location in `rqrr`'s convention.
+    fn rendered(data: &[u8], module: u32, invert: bool) -> (GrayImage, GridLoc) {
+        let code = qrcode::QrCode::new(data).unwrap();
+        let n = code.width() as u32;
+        let colors = code.to_colors();
+        let side = (n + 8) * module;
+        let img = GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = ((x / module) as i64 - 4, (y / module) as i64 - 4);
+            let dark = (0..i64::from(n)).contains(&mx)
+                && (0..i64::from(n)).contains(&my)
+                && colors[my as usize * n as usize + mx as usize] == qrcode::Color::Dark;
+            let light = 120 + (x * 130 / side) as u8;
+            let v = if dark { light - 90 } else { light };
+            image::Luma([if invert { 255 - v } else { v }])
+        });
+        let at = |m: u32| (4 * module + m * module) as i32;
+        let loc = GridLoc {
+            bounds: [
+                (at(0), at(0)),
+                (at(n + 1), at(0)),
+                (at(n + 1), at(n + 1)),
+                (at(0), at(n + 1)),
+            ],
+            size: n as usize,
+        };
+        (img, loc)
+    }
+
+    #[test]
+    fn reads_a_located_grid_from_grayscale_in_both_polarities() {
+        let payload = b"https://example.invalid/resample?x=1";
+        let (img, loc) = rendered(payload, 5, false);
+        assert_eq!(decode(&img, &loc, false).as_deref(), Some(&payload[..]));
+        let (inv, loc) = rendered(payload, 5, true);
+        assert_eq!(decode(&inv, &loc, true).as_deref(), Some(&payload[..]));
+        // Read with the wrong polarity, the modules do not form a code.
+        assert_eq!(decode(&inv, &loc, false), None);
     }
 
     #[test]
