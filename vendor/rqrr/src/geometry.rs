@@ -329,13 +329,15 @@ fn round_half_away(v: f64) -> f64 {
     if v.abs() < 4_503_599_627_370_496.0 {
         let t = v as i64 as f64;
         let frac = v - t;
-        if frac >= 0.5 {
+        let r = if frac >= 0.5 {
             t + 1.0
         } else if frac <= -0.5 {
             t - 1.0
         } else {
             t
-        }
+        };
+        // -0.3 rounds to -0.0, as with `f64::round` (a sign-bit copy, no libm call).
+        r.copysign(v)
     } else {
         v.round()
     }
