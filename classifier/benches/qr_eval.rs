@@ -1,6 +1,6 @@
 //! Decode-rate benchmark on a labelled QR corpus (a manifest.csv, see `qr::eval`).
 //!
-//! `cargo bench -p kuzet-classifier --bench qr_eval -- [--plain-rqrr] [--exhaustive] [--misses] [DIR]`
+//! `cargo bench -p kuzet-classifier --bench qr_eval -- [--plain-rqrr] [--exhaustive] [--no-reread] [--misses] [DIR]`
 //! (DIR defaults to `$KUZET_QR_CORPUS` or `../shared/corpus/qr/zxing-blackbox`). Prints
 //! per-category exact-match counts, codes per attempt and images/s (single thread; pin it
 //! with `taskset -c 0`). Image files are read before the clock starts.
@@ -51,6 +51,7 @@ fn main() {
     };
     let mut opts = QrOptions {
         exhaustive,
+        reread_grids: !args.iter().any(|a| a == "--no-reread"),
         ..QrOptions::default()
     };
     if let Some(v) = num("--upscale-max-dim") {

@@ -129,7 +129,11 @@ fn key(r: &Result<PathBuf, (PathBuf, String)>) -> &Path {
 pub(crate) fn quiet_rqrr_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if info.location().is_some_and(|l| l.file().contains("/rqrr-")) {
+        if info.location().is_some_and(|l| {
+            // crates.io path (`…/rqrr-0.11.0/src/…`) or the patched copy (`vendor/rqrr/src/…`)
+            let f = l.file();
+            f.contains("/rqrr-") || f.contains("vendor/rqrr/")
+        }) {
             tracing::debug!(location = %info.location().map(|l| l.to_string()).unwrap_or_default(), "rqrr panicked; pass counted as empty");
         } else {
             default(info);

@@ -6,6 +6,8 @@
 //! - `binarize`: local (hybrid blocks, Sauvola) and global (Otsu) thresholds.
 //! - `scan`: one panic-proof `rqrr` pass, payload bytes → text (UTF-8, else Shift_JIS, else
 //!   ISO-8859-1).
+//! - `resample`: re-reads a located but undecoded grid from the grayscale image under
+//!   per-grid module thresholds.
 //! - `pipeline`: the ordered, named attempts (scale pyramid × binarisation × polarity), early
 //!   stop, deduplication.
 //! - [`payload`]: decoded text → typed leads (URL, onion, Telegram, wallet, phone, e-mail,
@@ -19,12 +21,17 @@
 //! region growing; `rqrr`'s grouping of finder-pattern candidates copies the pass image once per
 //! candidate triple, so a pass over an image crowded with finder-like patterns costs more; the
 //! default working size (1,024 px on the longer side) keeps one pass to about a megapixel.
+//! Locating a grid (rqrr's perspective search) is the dearest step of a pass; a grid that is
+//! located but does not decode is re-read from grayscale (`resample`, a few thousand pixel
+//! look-ups and at most three decodes) before the next pass would locate it again.
+//! `rqrr` is the patched copy in `vendor/rqrr` (see its `KUZET-PATCHES.md`).
 
 mod binarize;
 pub mod eval;
 pub(crate) mod load;
 pub mod payload;
 mod pipeline;
+mod resample;
 mod scan;
 
 pub use load::Limits;
@@ -43,13 +50,19 @@ pub struct QrOptions {
     /// A full-resolution pass is tried only when the input has at most this many pixels.
     /// Default 4,000,000.
     pub max_pass_pixels: u64,
-    /// At most this many `rqrr` passes per image. Default 14 (the whole attempt table).
+    /// At most this many `rqrr` passes per image. Default 10: the attempt table has 14, and its
+    /// last four (`half/hybrid-inv`, `double/sauvola`, `work/otsu`, `work/hybrid-inv`) never
+    /// were the first to read a code on the benchmark set, so by default they do not run
+    /// (raise this to 14 to run the whole table; it mostly costs time on images with no code).
     pub max_attempts: usize,
     /// At most this many pixels scanned per image over all passes. Default 16,000,000.
     pub max_pixels_scanned: u64,
     /// Run every attempt instead of stopping at the first one that reads every grid it finds
     /// (for tuning; finds more codes in crowded images, costs more). Default `false`.
     pub exhaustive: bool,
+    /// Re-read every grid a pass locates but cannot decode from the grayscale image under
+    /// per-grid module thresholds before moving on to the next pass. Default `true`.
+    pub reread_grids: bool,
 }
 
 impl Default for QrOptions {
@@ -59,9 +72,10 @@ impl Default for QrOptions {
             work_max_dim: 1024,
             upscale_max_dim: 640,
             max_pass_pixels: 4_000_000,
-            max_attempts: 14,
+            max_attempts: 10,
             max_pixels_scanned: 16_000_000,
             exhaustive: false,
+            reread_grids: true,
         }
     }
 }

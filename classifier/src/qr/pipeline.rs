@@ -2,7 +2,7 @@
 //! cheap ones first, stopping early once an attempt reads every grid it locates.
 
 use image::GrayImage;
-use image::imageops::{self, FilterType};
+use image::imageops;
 
 use super::binarize::{self, Method};
 use super::scan::{self, PassResult};
@@ -51,20 +51,46 @@ const fn at(name: &'static str, scale: Scale, prep: Prep, invert: bool) -> Attem
     }
 }
 
-/// The attempts in the order they run. Cheap, most often successful first.
+/// The attempts in the order they run: by measured success per cost. On the zxing-blackbox
+/// set (BENCHMARKS.md, "QR decoding benchmark"), the hybrid binariser at working size reads
+/// the most codes on its own at the lowest cost; half size is cheap; the doubled image catches
+/// small codes; the rest mostly serve images none of those read. Every attempt still runs
+/// (within the budgets) on an image where nothing reads, so the order decides cost, not reach.
 const ATTEMPTS: &[Attempt] = &[
-    at("work/rqrr", Scale::Work, Prep::Rqrr, false),
     at("work/hybrid", Scale::Work, Prep::Bin(Method::Hybrid), false),
+    at("half/hybrid", Scale::Half, Prep::Bin(Method::Hybrid), false),
     at(
         "double/hybrid",
         Scale::Double,
         Prep::Bin(Method::Hybrid),
         false,
     ),
-    at("half/hybrid", Scale::Half, Prep::Bin(Method::Hybrid), false),
+    at("double/rqrr", Scale::Double, Prep::Rqrr, false),
     at(
         "work/sauvola",
         Scale::Work,
+        Prep::Bin(Method::Sauvola),
+        false,
+    ),
+    at("full/hybrid", Scale::Full, Prep::Bin(Method::Hybrid), false),
+    at("work/rqrr-inv", Scale::Work, Prep::Rqrr, true),
+    at(
+        "half/sauvola",
+        Scale::Half,
+        Prep::Bin(Method::Sauvola),
+        false,
+    ),
+    at("half/rqrr", Scale::Half, Prep::Rqrr, false),
+    at("work/rqrr", Scale::Work, Prep::Rqrr, false),
+    at(
+        "half/hybrid-inv",
+        Scale::Half,
+        Prep::Bin(Method::Hybrid),
+        true,
+    ),
+    at(
+        "double/sauvola",
+        Scale::Double,
         Prep::Bin(Method::Sauvola),
         false,
     ),
@@ -72,28 +98,6 @@ const ATTEMPTS: &[Attempt] = &[
     at(
         "work/hybrid-inv",
         Scale::Work,
-        Prep::Bin(Method::Hybrid),
-        true,
-    ),
-    at("double/rqrr", Scale::Double, Prep::Rqrr, false),
-    at("half/rqrr", Scale::Half, Prep::Rqrr, false),
-    at("full/hybrid", Scale::Full, Prep::Bin(Method::Hybrid), false),
-    at("work/rqrr-inv", Scale::Work, Prep::Rqrr, true),
-    at(
-        "double/sauvola",
-        Scale::Double,
-        Prep::Bin(Method::Sauvola),
-        false,
-    ),
-    at(
-        "half/sauvola",
-        Scale::Half,
-        Prep::Bin(Method::Sauvola),
-        false,
-    ),
-    at(
-        "half/hybrid-inv",
-        Scale::Half,
         Prep::Bin(Method::Hybrid),
         true,
     ),
@@ -162,15 +166,46 @@ impl<'a> Pyramid<'a> {
                 if self.double.is_none() {
                     let limit = self.opts.upscale_max_dim;
                     let w = self.work();
-                    let img = (w.width().max(w.height()) <= limit).then(|| {
-                        imageops::resize(w, w.width() * 2, w.height() * 2, FilterType::Triangle)
-                    });
+                    let img = (w.width().max(w.height()) <= limit).then(|| upscale2(w));
                     self.double = Some(img);
                 }
                 self.double.as_ref().and_then(Option::as_ref)
             }
         }
     }
+}
+
+/// `img` at twice its width and height, bilinear (each output pixel weighs its two nearest
+/// input pixels per axis 3:1, edges clamped: the same samples as a triangle filter), in
+/// integer arithmetic.
+fn upscale2(img: &GrayImage) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let px = img.as_raw();
+    // Horizontal pass: weights ×4.
+    let mut wide = vec![0u16; w * 2 * h];
+    for (src, dst) in px.chunks_exact(w).zip(wide.chunks_exact_mut(w * 2)) {
+        for x in 0..w {
+            let c = u16::from(src[x]);
+            let l = u16::from(src[x.saturating_sub(1)]);
+            let r = u16::from(src[(x + 1).min(w - 1)]);
+            dst[2 * x] = 3 * c + l;
+            dst[2 * x + 1] = 3 * c + r;
+        }
+    }
+    // Vertical pass: weights ×4 again, then round and divide by 16.
+    let w2 = w * 2;
+    let mut out = vec![0u8; w2 * h * 2];
+    for y in 0..h {
+        let c = &wide[y * w2..(y + 1) * w2];
+        let u = &wide[y.saturating_sub(1) * w2..][..w2];
+        let d = &wide[(y + 1).min(h - 1) * w2..][..w2];
+        let (top, bottom) = out[2 * y * w2..(2 * y + 2) * w2].split_at_mut(w2);
+        for x in 0..w2 {
+            top[x] = ((3 * c[x] + u[x] + 8) / 16) as u8;
+            bottom[x] = ((3 * c[x] + d[x] + 8) / 16) as u8;
+        }
+    }
+    GrayImage::from_raw(img.width() * 2, img.height() * 2, out).unwrap_or_default()
 }
 
 /// What the pipeline produced for one image.
@@ -207,7 +242,11 @@ pub fn run(full: &GrayImage, opts: &QrOptions) -> Outcome {
         }
         out.pixels_scanned += pixels;
         out.attempts_tried += 1;
-        let pass = run_attempt(img, attempt);
+        let mut pass = run_attempt(img, attempt);
+        if opts.reread_grids && !pass.failed.is_empty() {
+            let more = scan::reread(img, &pass.failed, attempt.invert);
+            pass.codes.extend(more);
+        }
         out.panics += usize::from(pass.panicked);
         let all_read = pass.grids > 0 && pass.codes.len() >= pass.grids;
         let (sx, sy) = (
@@ -247,5 +286,25 @@ fn run_attempt(img: &GrayImage, attempt: &Attempt) -> PassResult {
         }
         Prep::Rqrr => scan::scan_gray(img),
         Prep::Bin(m) => scan::scan_bitmap(&binarize::binarize(img, m, attempt.invert)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upscale2_matches_a_triangle_resize_within_one_level() {
+        let img = GrayImage::from_fn(37, 23, |x, y| {
+            image::Luma([((x * 37 + y * 91 + x * y * 7) % 256) as u8])
+        });
+        let fast = upscale2(&img);
+        let slow = imageops::resize(&img, 74, 46, imageops::FilterType::Triangle);
+        assert_eq!(fast.dimensions(), slow.dimensions());
+        for (a, b) in fast.as_raw().iter().zip(slow.as_raw()) {
+            assert!(a.abs_diff(*b) <= 1, "{a} vs {b}");
+        }
+        let one = upscale2(&GrayImage::from_pixel(1, 1, image::Luma([77])));
+        assert_eq!(one.as_raw(), &vec![77u8; 4]);
     }
 }

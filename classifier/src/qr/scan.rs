@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use image::GrayImage;
 
 use super::binarize::Bitmap;
+use super::resample::{self, GridLoc};
 
 /// A code read by one `rqrr` pass, before deduplication.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct PassResult {
     pub grids: usize,
     /// Grids that decoded.
     pub codes: Vec<RawCode>,
+    /// Grids located but not decoded from the pass image.
+    pub failed: Vec<GridLoc>,
     /// `rqrr` panicked (a known upstream bug on some inputs); the pass counts as empty.
     pub panicked: bool,
 }
@@ -38,9 +41,12 @@ macro_rules! collect {
         };
         for g in &grids {
             let mut bytes = Vec::new();
+            let bounds = g.bounds.map(|p| (p.x, p.y));
             if g.decode_to(&mut bytes).is_ok() {
-                let bounds = g.bounds.map(|p| (p.x, p.y));
                 out.codes.push(RawCode { bytes, bounds });
+            } else {
+                let size = rqrr::BitGrid::size(&g.grid);
+                out.failed.push(GridLoc { bounds, size });
             }
         }
         out
@@ -68,6 +74,25 @@ pub fn scan_gray(img: &GrayImage) -> PassResult {
             });
         collect!(img)
     })
+}
+
+/// Re-reads the grids a pass located but could not decode from the grayscale `img` the pass
+/// was made from (see [`resample`]); the codes that decode this way. `invert`: light-on-dark
+/// pass. A panic in `rqrr`'s decoder is caught and yields no code.
+pub fn reread(img: &GrayImage, failed: &[GridLoc], invert: bool) -> Vec<RawCode> {
+    catch_unwind(AssertUnwindSafe(|| {
+        failed
+            .iter()
+            .filter_map(|loc| {
+                let bytes = resample::decode(img, loc, invert)?;
+                Some(RawCode {
+                    bytes,
+                    bounds: loc.bounds,
+                })
+            })
+            .collect()
+    }))
+    .unwrap_or_default()
 }
 
 /// Runs `f`, turning a panic inside `rqrr` into an empty, flagged result.
