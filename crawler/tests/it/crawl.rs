@@ -326,11 +326,23 @@ async fn two_workers_share_the_frontier_without_fetching_twice() {
         )])
         .await
         .unwrap();
+        // The second worker starts once the first has stored a few pages: the frontier is then
+        // wider than the first worker's four fetches in flight, so the second finds work at once
+        // (rather than only after its one-second idle wait, by when the first may be done).
         let (ra, rb) = tokio::time::timeout(Duration::from_secs(120), async {
-            tokio::join!(
-                a.clone().run(std::future::pending()),
-                b.clone().run(std::future::pending())
-            )
+            tokio::join!(a.clone().run(std::future::pending()), async {
+                loop {
+                    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pages")
+                        .fetch_one(t.db.pool())
+                        .await
+                        .unwrap();
+                    if stored >= 10 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                b.clone().run(std::future::pending()).await
+            })
         })
         .await
         .expect("crawl finishes");
