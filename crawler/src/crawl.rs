@@ -2,8 +2,12 @@
 //! frontier is empty, `max_pages` is reached or shutdown is asked for.
 //!
 //! Each fetched URL commits in one transaction: its fetch-log row, the page (or image) with its
-//! verdict, the links it discovered, and its removal from the frontier. A crash or `kill -9` loses
-//! only work not yet committed; leases of the dead worker expire and another run picks those URLs up.
+//! verdict, the links it discovered, and its removal from the frontier. The transaction is shared
+//! (group commit): one writer task takes every result that has finished while the previous batch
+//! committed, up to `commit_batch`, and stores them together with a few multi-row statements; a
+//! fetch task returns only once its result is committed. A crash or `kill -9` loses only work not
+//! yet committed (whole batches, never part of one); leases of the dead worker expire and another
+//! run picks those URLs up. All of a process's writes go through one connection kept for the crawl.
 //! A graceful shutdown stops claiming, lets fetches in flight commit, and releases unstarted leases.
 //!
 //! The classifier and the QR decoder are plugged in ([`PageScorer`], [`ImageDecoder`]); the real

@@ -165,12 +165,15 @@ pub async fn enqueue_with(
     // (PostgreSQL) wait for each other's unique-index entries in one order and cannot deadlock.
     let mut keyed = urls.clone();
     keyed.sort_unstable_by(|a, b| a.url_hash.cmp(&b.url_hash));
+    let marks = Marks::of(tx);
     let mut new = HashSet::new();
     for chunk in keyed.chunks(MAX_PARAMS / 3) {
-        let mut sql = String::from("INSERT INTO seen_urls (url_hash, url, first_seen_at) VALUES ");
-        push_rows(&mut sql, chunk.len(), 3);
-        sql.push_str(" ON CONFLICT (url_hash) DO NOTHING RETURNING url_hash");
-        let mut q = sqlx::query(&sql);
+        let sql = format!(
+            "INSERT INTO seen_urls (url_hash, url, first_seen_at) VALUES {} \
+             ON CONFLICT (url_hash) DO NOTHING RETURNING url_hash",
+            marks.rows(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
         for u in chunk {
             q = q.bind(&u.url_hash).bind(&u.url).bind(now);
         }
@@ -186,29 +189,13 @@ pub async fn enqueue_with(
         return Ok(0);
     }
     host_ids(tx, &fresh, hosts).await?;
-    for chunk in fresh.chunks(MAX_PARAMS / 8) {
-        let mut sql = String::from(
+    for chunk in fresh.chunks(MAX_PARAMS / 10) {
+        let sql = format!(
             "INSERT INTO frontier (url_hash, url, host_id, source_id, parent_page_id, depth, \
-             priority, kind, attempts, next_try_at) VALUES ",
+             priority, kind, attempts, next_try_at) VALUES {}",
+            marks.rows(chunk.len(), 10)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = i * 8;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, 0)",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for u in chunk {
             q = q
                 .bind(&u.url_hash)
@@ -218,38 +205,56 @@ pub async fn enqueue_with(
                 .bind(u.parent_page_id)
                 .bind(u.depth)
                 .bind(u.priority)
-                .bind(u.kind);
+                .bind(u.kind)
+                .bind(0_i64)
+                .bind(0_i64);
         }
         q.execute(&mut **tx).await?;
     }
     Ok(fresh.len())
 }
 
-/// `($1, $2, $3), ($4, $5, $6), …`: `rows` groups of `cols` parameters.
-pub(crate) fn push_rows(sql: &mut String, rows: usize, cols: usize) {
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", r * cols + c + 1));
+/// Parameter placeholders of statements built for a number of rows: `$1, $2, …` on PostgreSQL,
+/// `?` on SQLite, where each numbered parameter costs a name lookup that grows with the number
+/// of parameters, when the statement is parsed and again at every bind (quadratic in the size of
+/// a multi-row statement). Parameters must appear in the text in the order they are bound.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Marks {
+    numbered: bool,
+}
+
+impl Marks {
+    /// The placeholders for this connection's backend.
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Marks {
+        Marks {
+            numbered: conn.backend_name() != "SQLite",
         }
-        sql.push(')');
     }
-}
 
-/// `$1, $2, …, $n`.
-pub(crate) fn params(n: usize) -> String {
-    params_from(1, n)
-}
+    /// Parameter `i` (1-based).
+    pub(crate) fn at(self, i: usize) -> String {
+        if self.numbered {
+            format!("${i}")
+        } else {
+            "?".into()
+        }
+    }
 
-/// `$first, …`: `n` parameters numbered from `first`.
-fn params_from(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    /// `n` parameters from `first`, comma-separated.
+    pub(crate) fn list(self, first: usize, n: usize) -> String {
+        (first..first + n)
+            .map(|i| self.at(i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `(…), (…)`: `rows` groups of `cols` parameters from `$1`.
+    pub(crate) fn rows(self, rows: usize, cols: usize) -> String {
+        (0..rows)
+            .map(|r| format!("({})", self.list(r * cols + 1, cols)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Makes sure the hosts of these URLs have rows and their ids are in `known`: rows are created
@@ -267,20 +272,22 @@ async fn host_ids(
         }
     }
     delays.sort_unstable();
+    let marks = Marks::of(tx);
     for chunk in delays.chunks(MAX_PARAMS / 2) {
-        let mut sql = String::from("INSERT INTO hosts (host, crawl_delay_ms) VALUES ");
-        push_rows(&mut sql, chunk.len(), 2);
-        sql.push_str(" ON CONFLICT (host) DO NOTHING");
-        let mut q = sqlx::query(&sql);
+        let sql = format!(
+            "INSERT INTO hosts (host, crawl_delay_ms) VALUES {} ON CONFLICT (host) DO NOTHING",
+            marks.rows(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
         for (h, d) in chunk {
             q = q.bind(*h).bind(*d);
         }
         q.execute(&mut **tx).await?;
         let sql = format!(
             "SELECT id, host FROM hosts WHERE host IN ({})",
-            params(chunk.len())
+            marks.list(1, chunk.len())
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for (h, _) in chunk {
             q = q.bind(*h);
         }
@@ -409,14 +416,20 @@ pub async fn claim_in(
         }
         let mut taken = Vec::with_capacity(picked.len());
         if !picked.is_empty() {
+            let marks = Marks::of(tx);
             let sql = format!(
-                "UPDATE frontier SET lease_owner = $1, lease_expires_at = $2, \
+                "UPDATE frontier SET lease_owner = {}, lease_expires_at = {}, \
                  attempts = attempts + 1 WHERE id IN ({}) \
                  RETURNING id, url, url_hash, host_id, depth, priority, kind, source_id, \
                            parent_page_id, attempts",
-                params_from(3, picked.len())
+                marks.at(1),
+                marks.at(2),
+                marks.list(3, picked.len())
             );
-            let mut q = sqlx::query(&sql).bind(&opts.worker).bind(now + opts.lease_ms);
+            let mut q = sqlx::query(&sql)
+                .persistent(false)
+                .bind(&opts.worker)
+                .bind(now + opts.lease_ms);
             for p in &picked {
                 q = q.bind(p.try_get::<i64, _>("id")?);
             }
@@ -472,13 +485,15 @@ pub async fn held_in(
     let mut ids: Vec<i64> = want.keys().copied().collect();
     ids.sort_unstable();
     let mut held = HashSet::new();
+    let marks = Marks::of(tx);
     for chunk in ids.chunks(MAX_PARAMS - 1) {
         let sql = format!(
-            "SELECT id, attempts FROM frontier WHERE lease_owner = $1 AND id IN ({}) \
+            "SELECT id, attempts FROM frontier WHERE lease_owner = {} AND id IN ({}) \
              ORDER BY id{lock}",
-            params_from(2, chunk.len())
+            marks.at(1),
+            marks.list(2, chunk.len())
         );
-        let mut q = sqlx::query(&sql).bind(worker);
+        let mut q = sqlx::query(&sql).persistent(false).bind(worker);
         for id in chunk {
             q = q.bind(*id);
         }
@@ -498,9 +513,13 @@ pub async fn remove_held_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ids: &[i64],
 ) -> Result<(), StorageError> {
+    let marks = Marks::of(tx);
     for chunk in ids.chunks(MAX_PARAMS) {
-        let sql = format!("DELETE FROM frontier WHERE id IN ({})", params(chunk.len()));
-        let mut q = sqlx::query(&sql);
+        let sql = format!(
+            "DELETE FROM frontier WHERE id IN ({})",
+            marks.list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {
             q = q.bind(*id);
         }

@@ -1,12 +1,13 @@
 //! What the crawler writes: runs, fetch attempts, pages, images, QR codes, verdicts and
 //! indicators. Each fetch's results commit in one transaction together with the removal of its
 //! URL from the frontier and the links it discovered, so a crash loses no committed work and
-//! redoes none.
+//! redoes none. The `save_*s` and `log_fetches` forms store many at once (the crawl's group
+//! commit) with multi-row statements.
 
 use kuzet_storage::sqlx::{self, Row};
 use kuzet_storage::{Db, StorageError, now_ms};
 
-use crate::frontier::{MAX_PARAMS, push_rows};
+use crate::frontier::{MAX_PARAMS, Marks};
 
 /// Starts a crawl run; returns its id.
 pub async fn start_run(db: &Db, worker: &str, config_json: &str) -> Result<i64, StorageError> {
@@ -98,13 +99,14 @@ pub async fn log_fetches(
     records: &[FetchRecord<'_>],
 ) -> Result<(), StorageError> {
     let now = now_ms();
+    let marks = Marks::of(tx);
     for chunk in records.chunks(MAX_PARAMS / 11) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO fetch_log (run_id, worker, url_hash, url, fetched_at, status, \
-             error_kind, error, refetch, attempt, expired_lease_owner) VALUES ",
+             error_kind, error, refetch, attempt, expired_lease_owner) VALUES {}",
+            marks.rows(chunk.len(), 11)
         );
-        push_rows(&mut sql, chunk.len(), 11);
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for f in chunk {
             q = q
                 .bind(f.run_id)
@@ -193,6 +195,7 @@ pub async fn save_pages(
 ) -> Result<Vec<i64>, StorageError> {
     const COLS: usize = 20;
     let now = now_ms();
+    let marks = Marks::of(tx);
     let mut ids = Vec::with_capacity(pages.len());
     let mut rest = pages;
     while !rest.is_empty() {
@@ -206,12 +209,12 @@ pub async fn save_pages(
             .count();
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
-        let mut sql = String::from(
+        let mut sql = format!(
             "INSERT INTO pages (url, url_hash, final_url, host, source_id, run_id, depth, status, \
              content_type, encoding, fetched_at, content_hash, body_bytes, title, text, \
-             warc_file, warc_offset, warc_length, warc_record_id, warc_digest) VALUES ",
+             warc_file, warc_offset, warc_length, warc_record_id, warc_digest) VALUES {}",
+            marks.rows(chunk.len(), COLS)
         );
-        push_rows(&mut sql, chunk.len(), COLS);
         sql.push_str(
             " ON CONFLICT (url_hash) DO UPDATE SET final_url = excluded.final_url, \
                status = excluded.status, content_type = excluded.content_type, \
@@ -222,7 +225,7 @@ pub async fn save_pages(
                warc_record_id = excluded.warc_record_id, warc_digest = excluded.warc_digest \
              RETURNING id, url_hash",
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for p in chunk {
             let warc = p.warc.as_ref();
             q = q
@@ -313,13 +316,14 @@ pub async fn save_verdicts(
     verdicts: &[(Subject, &VerdictRecord, &[(String, String)])],
 ) -> Result<(), StorageError> {
     let now = now_ms();
+    let marks = Marks::of(tx);
     for chunk in verdicts.chunks(MAX_PARAMS / 7) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO verdicts (page_id, image_id, score, verdict, reasons_json, \
-             rules_version, created_at) VALUES ",
+             rules_version, created_at) VALUES {}",
+            marks.rows(chunk.len(), 7)
         );
-        push_rows(&mut sql, chunk.len(), 7);
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for (subject, v, _) in chunk {
             let (page_id, image_id) = match subject {
                 Subject::Page(id) => (Some(*id), None),
@@ -370,24 +374,33 @@ async fn link_indicators(
     let mut keys: Vec<(&str, &str)> = links.iter().map(|(_, k, v)| (*k, *v)).collect();
     keys.sort_unstable();
     keys.dedup();
+    let marks = Marks::of(tx);
     let mut ids = std::collections::HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(MAX_PARAMS / 3) {
-        let mut sql = String::from("INSERT INTO indicators (kind, value, first_seen_at) VALUES ");
-        push_rows(&mut sql, chunk.len(), 3);
-        sql.push_str(" ON CONFLICT (kind, value) DO NOTHING");
-        let mut q = sqlx::query(&sql);
+        let sql = format!(
+            "INSERT INTO indicators (kind, value, first_seen_at) VALUES {} \
+             ON CONFLICT (kind, value) DO NOTHING",
+            marks.rows(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
         for (k, v) in chunk {
             q = q.bind(*k).bind(*v).bind(now);
         }
         q.execute(&mut **tx).await?;
         let wanted: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(kind = ${} AND value = ${})", 2 * i + 1, 2 * i + 2))
+            .map(|i| {
+                format!(
+                    "(kind = {} AND value = {})",
+                    marks.at(2 * i + 1),
+                    marks.at(2 * i + 2)
+                )
+            })
             .collect();
         let sql = format!(
             "SELECT id, kind, value FROM indicators WHERE {}",
             wanted.join(" OR ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(false);
         for (k, v) in chunk {
             q = q.bind(*k).bind(*v);
         }
@@ -417,10 +430,11 @@ async fn link_indicators(
         rows.sort_unstable();
         rows.dedup();
         for chunk in rows.chunks(MAX_PARAMS / 2) {
-            let mut sql = format!("INSERT INTO {table} ({column}, indicator_id) VALUES ");
-            push_rows(&mut sql, chunk.len(), 2);
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            let mut q = sqlx::query(&sql);
+            let sql = format!(
+                "INSERT INTO {table} ({column}, indicator_id) VALUES {} ON CONFLICT DO NOTHING",
+                marks.rows(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
             for (s, i) in chunk {
                 q = q.bind(*s).bind(*i);
             }
