@@ -781,7 +781,11 @@ impl Crawler {
 
     /// Fetches and extracts one lease, hands the result to the writer and returns once it is
     /// committed.
-    async fn process(&self, lease: Lease, results: mpsc::Sender<Finished>) -> Result<(), CrawlError> {
+    async fn process(
+        &self,
+        lease: Lease,
+        results: mpsc::Sender<Finished>,
+    ) -> Result<(), CrawlError> {
         let outcome = self.fetch_and_extract(&lease).await;
         let (stored, committed) = oneshot::channel();
         let sent = results.send(Finished {
@@ -827,11 +831,7 @@ impl Crawler {
     /// and its removal from the frontier, or the failure's retry or give-up. A result whose lease
     /// expired and was taken over by another worker is only logged (`lease_lost`): that worker's
     /// fetch is the one stored, so nothing is stored twice.
-    async fn commit(
-        &self,
-        batch: &mut [Finished],
-        hosts: &mut HostIds,
-    ) -> Result<(), CrawlError> {
+    async fn commit(&self, batch: &mut [Finished], hosts: &mut HostIds) -> Result<(), CrawlError> {
         let worker = self.config.frontier.worker.clone();
         let mut turn = self.write_turn().await?;
         let mut tx = self.db.begin_write_on(turn.conn()).await?;
@@ -871,10 +871,11 @@ impl Crawler {
         let mut verdicts = Vec::new();
         for f in batch.iter_mut().filter(kept) {
             match &mut f.outcome {
-                Outcome::Page {
-                    score, links, ..
-                } => {
-                    let page_id = page_ids.next().ok_or(sqlx::Error::RowNotFound).map_err(StorageError::from)?;
+                Outcome::Page { score, links, .. } => {
+                    let page_id = page_ids
+                        .next()
+                        .ok_or(sqlx::Error::RowNotFound)
+                        .map_err(StorageError::from)?;
                     if let Some(s) = score {
                         verdicts.push((page_id, s));
                     }

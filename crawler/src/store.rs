@@ -253,7 +253,10 @@ pub async fn save_pages(
         // RETURNING gives no row order: match the ids back by key.
         let mut by_key = std::collections::HashMap::with_capacity(chunk.len());
         for r in q.fetch_all(&mut **tx).await? {
-            by_key.insert(r.try_get::<String, _>("url_hash")?, r.try_get::<i64, _>("id")?);
+            by_key.insert(
+                r.try_get::<String, _>("url_hash")?,
+                r.try_get::<i64, _>("id")?,
+            );
         }
         for p in chunk {
             ids.push(
@@ -406,7 +409,10 @@ async fn link_indicators(
         }
         for r in q.fetch_all(&mut **tx).await? {
             ids.insert(
-                (r.try_get::<String, _>("kind")?, r.try_get::<String, _>("value")?),
+                (
+                    r.try_get::<String, _>("kind")?,
+                    r.try_get::<String, _>("value")?,
+                ),
                 r.try_get::<i64, _>("id")?,
             );
         }

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use kuzet_crawler::frontier::{self, FrontierOptions, NewUrl};
 use kuzet_crawler::store::{self, FetchRecord, PageRecord};
-use kuzet_storage::testing::TestDb;
 use kuzet_storage::sqlx;
+use kuzet_storage::testing::TestDb;
 use kuzet_storage::{Db, now_ms};
 
 fn url(host: u8, path: usize) -> NewUrl {
@@ -250,12 +250,11 @@ async fn batched_writes_keep_only_held_leases_and_store_like_one_at_a_time() {
             "{label}: a known host's new URL is queued under the cached id"
         );
         tx.commit().await.unwrap();
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT p.url_hash, p.content_hash FROM pages p ORDER BY p.id",
-        )
-        .fetch_all(t.db.pool())
-        .await
-        .unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT p.url_hash, p.content_hash FROM pages p ORDER BY p.id")
+                .fetch_all(t.db.pool())
+                .await
+                .unwrap();
         assert_eq!(
             rows,
             [
@@ -271,7 +270,11 @@ async fn batched_writes_keep_only_held_leases_and_store_like_one_at_a_time() {
         .fetch_all(t.db.pool())
         .await
         .unwrap();
-        assert_eq!(queued.len(), 3, "{label}: every URL of host 9 under its row");
+        assert_eq!(
+            queued.len(),
+            3,
+            "{label}: every URL of host 9 under its row"
+        );
         // Of host 1, only the URL whose page was not stored is still queued.
         let left: Vec<String> = sqlx::query_scalar(
             "SELECT f.url FROM frontier f JOIN hosts h ON h.id = f.host_id \

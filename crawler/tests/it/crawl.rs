@@ -561,13 +561,11 @@ async fn a_failed_batch_commit_stores_none_of_it_and_a_resume_completes() {
             .await
             .unwrap(),
         );
-        let summary = tokio::time::timeout(
-            Duration::from_secs(60),
-            second.run(std::future::pending()),
-        )
-        .await
-        .expect("the resumed crawl finishes")
-        .unwrap();
+        let summary =
+            tokio::time::timeout(Duration::from_secs(60), second.run(std::future::pending()))
+                .await
+                .expect("the resumed crawl finishes")
+                .unwrap();
         assert_eq!(
             summary.pages as usize + before.len(),
             PAGES,
