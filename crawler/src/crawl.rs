@@ -903,7 +903,7 @@ impl Crawler {
                 rules_version: s.rules_version.clone(),
             })
             .collect();
-        let verdict_rows: Vec<(Subject, &VerdictRecord, &[(String, String)])> = verdicts
+        let verdict_rows: Vec<store::VerdictRow<'_>> = verdicts
             .iter()
             .zip(&verdict_records)
             .map(|((id, s), v)| (Subject::Page(*id), v, s.indicators.as_slice()))

@@ -312,11 +312,15 @@ pub async fn save_verdict(
     save_verdicts(tx, &[(subject, v, indicators)]).await
 }
 
+/// A verdict to store with [`save_verdicts`]: its subject, the verdict and its indicators
+/// (`kind`, normalised `value`).
+pub type VerdictRow<'a> = (Subject, &'a VerdictRecord, &'a [(String, String)]);
+
 /// Stores verdicts and links their indicators to their subjects, with a few multi-row
 /// statements for all of them.
 pub async fn save_verdicts(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    verdicts: &[(Subject, &VerdictRecord, &[(String, String)])],
+    verdicts: &[VerdictRow<'_>],
 ) -> Result<(), StorageError> {
     let now = now_ms();
     let marks = Marks::of(tx);
