@@ -131,6 +131,9 @@ pub struct CrawlSection {
     pub max_pages_per_host: u64,
     /// Fetches in flight.
     pub concurrency: u64,
+    /// Most fetch results committed in one database transaction (results that finish while one
+    /// batch commits wait for the next).
+    pub commit_batch: u64,
     /// Least time between two requests to one host (robots.txt `Crawl-delay` wins when longer).
     pub min_delay_ms: u64,
     /// Requests in flight to one host.
@@ -174,6 +177,7 @@ impl Default for CrawlSection {
             max_pages: 0,
             max_pages_per_host: 0,
             concurrency: crawl.concurrency as u64,
+            commit_batch: crawl.commit_batch as u64,
             min_delay_ms: ms(policy.min_delay),
             per_host_concurrency: policy.max_concurrency as u64,
             robots_ttl_secs: kuzet_crawler::robots::RobotsConfig::default().ttl.as_secs(),

@@ -2,8 +2,12 @@
 //! frontier is empty, `max_pages` is reached or shutdown is asked for.
 //!
 //! Each fetched URL commits in one transaction: its fetch-log row, the page (or image) with its
-//! verdict, the links it discovered, and its removal from the frontier. A crash or `kill -9` loses
-//! only work not yet committed; leases of the dead worker expire and another run picks those URLs up.
+//! verdict, the links it discovered, and its removal from the frontier. The transaction is shared
+//! (group commit): one writer task takes every result that has finished while the previous batch
+//! committed, up to `commit_batch`, and stores them together with a few multi-row statements; a
+//! fetch task returns only once its result is committed. A crash or `kill -9` loses only work not
+//! yet committed (whole batches, never part of one); leases of the dead worker expire and another
+//! run picks those URLs up. All of a process's writes go through one connection kept for the crawl.
 //! A graceful shutdown stops claiming, lets fetches in flight commit, and releases unstarted leases.
 //!
 //! The classifier and the QR decoder are plugged in ([`PageScorer`], [`ImageDecoder`]); the real
@@ -18,15 +22,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kuzet_storage::sqlx::pool::PoolConnection;
+use kuzet_storage::sqlx::{self, Any, AnyConnection};
 use kuzet_storage::{Db, StorageError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use url::Url;
 
 use crate::error::FetchError;
 use crate::fetch::{FetchConfig, FetchOutcome, Fetcher};
-use crate::frontier::{self, FrontierOptions, Lease, NewUrl};
+use crate::frontier::{self, FrontierOptions, HostIds, Lease, NewUrl};
 use crate::parse::{ParseLimits, parse_html};
 use crate::photos::{ImageDecoder, PhotoLimits, scan_folder};
 use crate::politeness::{HostPolicy, Politeness, PolitenessConfig};
@@ -63,6 +70,9 @@ pub enum CrawlError {
     /// The evidence file could not be written.
     #[error(transparent)]
     Evidence(#[from] WarcError),
+    /// The task that commits fetch results stopped (after a failed commit, reported instead).
+    #[error("the crawl's writer stopped")]
+    WriterStopped,
 }
 
 /// A classifier verdict as the crawler needs it.
@@ -133,6 +143,9 @@ pub struct CrawlConfig {
     pub max_pages_per_host: Option<u64>,
     /// Fetches in flight. Default 16.
     pub concurrency: usize,
+    /// Most fetch results committed in one transaction (group commit: results that finish while
+    /// a batch commits wait for the next one). Default 64.
+    pub commit_batch: usize,
     /// Fetch images found on pages (for QR codes). Default true.
     pub fetch_images: bool,
     /// Telegram preview base. Default `https://t.me/s/`.
@@ -162,6 +175,7 @@ impl Default for CrawlConfig {
             max_depth: 3,
             max_pages_per_host: None,
             concurrency: 16,
+            commit_batch: 64,
             fetch_images: true,
             telegram_base: Url::parse(telegram::DEFAULT_BASE).expect("constant URL"),
             evidence_dir: None,
@@ -310,7 +324,8 @@ pub struct Crawler {
     host_delays: Mutex<HashMap<i64, i64>>,
     started: std::time::Instant,
     in_flight: std::sync::atomic::AtomicU64,
-    write_gate: tokio::sync::Mutex<()>,
+    /// The connection every write of this crawl goes through, and the turn at using it.
+    write_conn: tokio::sync::Mutex<Option<PoolConnection<Any>>>,
 }
 
 impl std::fmt::Debug for Crawler {
@@ -400,6 +415,36 @@ pub fn payload_leads(
     (codes, links)
 }
 
+/// A finished lease waiting for the writer, and how to tell its task once it is committed.
+struct Finished {
+    lease: Lease,
+    outcome: Outcome,
+    stored: oneshot::Sender<()>,
+}
+
+/// A turn at writing on the crawl's write connection (see `Crawler::write_turn`).
+struct WriteTurn<'a> {
+    slot: tokio::sync::MutexGuard<'a, Option<PoolConnection<Any>>>,
+    keep: bool,
+}
+
+impl WriteTurn<'_> {
+    fn conn(&mut self) -> &mut AnyConnection {
+        // `Crawler::write_turn` fills the slot before handing out the turn; only drop empties it.
+        self.slot
+            .as_deref_mut()
+            .expect("the write turn holds a connection")
+    }
+}
+
+impl Drop for WriteTurn<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.slot.take();
+        }
+    }
+}
+
 /// What processing one lease produced, committed together.
 enum Outcome {
     Page {
@@ -451,7 +496,7 @@ impl Crawler {
             host_delays: Mutex::new(HashMap::new()),
             started: std::time::Instant::now(),
             in_flight: std::sync::atomic::AtomicU64::new(0),
-            write_gate: tokio::sync::Mutex::new(()),
+            write_conn: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -482,14 +527,20 @@ impl Crawler {
         i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// On SQLite, this process's writers take turns here, first come first served, rather than
-    /// racing for the file lock under the busy timeout (which a writer can lose again and again
-    /// when a hundred fetches finish together). PostgreSQL writers run concurrently.
-    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.db.backend() {
-            kuzet_storage::Backend::Sqlite => Some(self.write_gate.lock().await),
-            kuzet_storage::Backend::Postgres => None,
+    /// This process's writes (claims, the writer's batches, seeds, host delays) take turns on one
+    /// connection, first come first served, taken from the pool on first use and kept for the
+    /// crawl: no racing for SQLite's file lock under the busy timeout, and the connection's page
+    /// cache stays valid, since no other connection writes in between. (A pool of one connection,
+    /// an in-memory SQLite database, lends it for each turn only.)
+    async fn write_turn(&self) -> Result<WriteTurn<'_>, StorageError> {
+        let mut slot = self.write_conn.lock().await;
+        if slot.is_none() {
+            *slot = Some(self.db.pool().acquire().await?);
         }
+        Ok(WriteTurn {
+            slot,
+            keep: self.db.can_keep_connection(),
+        })
     }
 
     /// This run's id.
@@ -546,8 +597,8 @@ impl Crawler {
     }
 
     async fn enqueue(&self, urls: &[NewUrl]) -> Result<usize, CrawlError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.db.begin_write().await?;
+        let mut turn = self.write_turn().await?;
+        let mut tx = self.db.begin_write_on(turn.conn()).await?;
         let n = frontier::enqueue(&mut tx, urls).await?;
         tx.commit().await.map_err(StorageError::from)?;
         self.lock_summary().discovered += n as u64;
@@ -588,8 +639,8 @@ impl Crawler {
                 ..ImageRecord::default()
             };
             let (codes, links) = self.payload_leads(&photo.codes, 0, Some(source), None);
-            let _turn = self.write_turn().await;
-            let mut tx = self.db.begin_write().await?;
+            let mut turn = self.write_turn().await?;
+            let mut tx = self.db.begin_write_on(turn.conn()).await?;
             store::save_image(&mut tx, &record, &codes).await?;
             added += frontier::enqueue(&mut tx, &links).await?;
             tx.commit().await.map_err(StorageError::from)?;
@@ -627,6 +678,11 @@ impl Crawler {
     ) -> Result<CrawlSummary, CrawlError> {
         tokio::pin!(shutdown);
         let mut tasks: JoinSet<Result<(), CrawlError>> = JoinSet::new();
+        let (results, queue) = mpsc::channel(self.config.concurrency.max(1));
+        let writer = tokio::spawn({
+            let me = self.clone();
+            async move { me.write_results(queue).await }
+        });
         let mut last_progress = tokio::time::Instant::now();
         let mut failure = None;
         loop {
@@ -642,15 +698,14 @@ impl Crawler {
             // per batch rather than one per finished fetch.
             let batch = (self.config.concurrency / 4).max(1);
             let leases = if room >= batch || (room > 0 && tasks.is_empty()) {
-                let _turn = self.write_turn().await;
-                frontier::claim(&self.db, &self.config.frontier, room as i64).await?
+                self.claim(room as i64).await?
             } else {
                 Vec::new()
             };
             let claimed = !leases.is_empty();
             for lease in leases {
-                let me = self.clone();
-                tasks.spawn(async move { me.process(lease).await });
+                let (me, results) = (self.clone(), results.clone());
+                tasks.spawn(async move { me.process(lease, results).await });
             }
             self.in_flight
                 .store(tasks.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -688,6 +743,17 @@ impl Crawler {
                 failure.get_or_insert(e);
             }
         }
+        drop(results);
+        match writer.await {
+            Ok(Ok(())) => {}
+            // The writer's own error says why tasks saw it stop.
+            Ok(Err(e)) => failure = Some(e),
+            Err(_) => {
+                failure.get_or_insert(CrawlError::WriterStopped);
+            }
+        }
+        // The write connection goes back to the pool.
+        self.write_conn.lock().await.take();
         if let Some((w, _)) = self.warc.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             w.sync()?;
         }
@@ -713,23 +779,176 @@ impl Crawler {
         }
     }
 
-    async fn process(&self, lease: Lease) -> Result<(), CrawlError> {
+    /// Fetches and extracts one lease, hands the result to the writer and returns once it is
+    /// committed.
+    async fn process(
+        &self,
+        lease: Lease,
+        results: mpsc::Sender<Finished>,
+    ) -> Result<(), CrawlError> {
         let outcome = self.fetch_and_extract(&lease).await;
+        let (stored, committed) = oneshot::channel();
+        let sent = results.send(Finished {
+            lease,
+            outcome,
+            stored,
+        });
+        if sent.await.is_err() || committed.await.is_err() {
+            return Err(CrawlError::WriterStopped);
+        }
+        Ok(())
+    }
+
+    /// The writer: takes the results of finished fetches as they come and commits all that are
+    /// waiting (up to `commit_batch`) in one transaction, then tells their tasks. While one batch
+    /// commits, the next gathers, so the batch grows with the rate at which fetches finish and
+    /// a lone result is committed at once. Ends when every sender is gone, or at the first
+    /// failed commit (whose results are not stored: their leases expire and are fetched again).
+    async fn write_results(&self, mut queue: mpsc::Receiver<Finished>) -> Result<(), CrawlError> {
+        let mut batch = Vec::new();
+        let mut hosts = HostIds::default();
+        while queue
+            .recv_many(&mut batch, self.config.commit_batch.max(1))
+            .await
+            > 0
+        {
+            match self.commit(&mut batch, &mut hosts).await {
+                Ok(()) => hosts.committed(),
+                Err(e) => {
+                    hosts.rolled_back();
+                    return Err(e);
+                }
+            }
+            for f in batch.drain(..) {
+                let _ = f.stored.send(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a batch of fetch results in one transaction: per result its fetch-log row, then
+    /// (when the lease still holds) the page or image with its verdict, the links it discovered
+    /// and its removal from the frontier, or the failure's retry or give-up. A result whose lease
+    /// expired and was taken over by another worker is only logged (`lease_lost`): that worker's
+    /// fetch is the one stored, so nothing is stored twice.
+    async fn commit(&self, batch: &mut [Finished], hosts: &mut HostIds) -> Result<(), CrawlError> {
         let worker = self.config.frontier.worker.clone();
-        let _turn = self.write_turn().await;
-        let mut tx = self.db.begin_write().await?;
-        let (status, error_kind, error) = match &outcome {
+        let mut turn = self.write_turn().await?;
+        let mut tx = self.db.begin_write_on(turn.conn()).await?;
+        let leases: Vec<&Lease> = batch.iter().map(|f| &f.lease).collect();
+        let held = frontier::held_in(&mut tx, self.db.backend(), &leases, &worker).await?;
+        let mut lost = 0;
+        let records: Vec<FetchRecord<'_>> = batch
+            .iter()
+            .map(|f| {
+                let record = self.fetch_record(&worker, &f.lease, &f.outcome);
+                if held.contains(&f.lease.id) {
+                    record
+                } else {
+                    lost += 1;
+                    FetchRecord {
+                        error_kind: Some(LEASE_LOST),
+                        error: Some("lease expired and was claimed by another worker".into()),
+                        ..record
+                    }
+                }
+            })
+            .collect();
+        store::log_fetches(&mut tx, &records).await?;
+        drop(records);
+        let kept = |f: &&mut Finished| held.contains(&f.lease.id);
+        let pages: Vec<&PageRecord> = batch
+            .iter()
+            .filter(|f| held.contains(&f.lease.id))
+            .filter_map(|f| match &f.outcome {
+                Outcome::Page { record, .. } => Some(&**record),
+                _ => None,
+            })
+            .collect();
+        let mut page_ids = store::save_pages(&mut tx, &pages).await?.into_iter();
+        drop(pages);
+        let mut stored = Vec::new();
+        let mut verdicts = Vec::new();
+        for f in batch.iter_mut().filter(kept) {
+            match &mut f.outcome {
+                Outcome::Page { score, links, .. } => {
+                    let page_id = page_ids
+                        .next()
+                        .ok_or(sqlx::Error::RowNotFound)
+                        .map_err(StorageError::from)?;
+                    if let Some(s) = score {
+                        verdicts.push((page_id, s));
+                    }
+                    for l in links.iter_mut() {
+                        l.parent_page_id = Some(page_id);
+                    }
+                    stored.push(f.lease.id);
+                }
+                Outcome::Image { record, codes, .. } => {
+                    store::save_image(&mut tx, record, codes).await?;
+                    stored.push(f.lease.id);
+                }
+                Outcome::Failed(e) => {
+                    frontier::fail_in(&mut tx, &f.lease, &self.config.frontier, e.is_transient())
+                        .await?;
+                }
+            }
+        }
+        let verdict_records: Vec<VerdictRecord> = verdicts
+            .iter()
+            .map(|(_, s)| VerdictRecord {
+                score: s.score,
+                verdict: s.verdict.clone(),
+                reasons_json: s.reasons_json.clone(),
+                rules_version: s.rules_version.clone(),
+            })
+            .collect();
+        let verdict_rows: Vec<store::VerdictRow<'_>> = verdicts
+            .iter()
+            .zip(&verdict_records)
+            .map(|((id, s), v)| (Subject::Page(*id), v, s.indicators.as_slice()))
+            .collect();
+        store::save_verdicts(&mut tx, &verdict_rows).await?;
+        let links: Vec<&NewUrl> = batch
+            .iter()
+            .filter(|f| held.contains(&f.lease.id))
+            .flat_map(|f| match &f.outcome {
+                Outcome::Page { links, .. } | Outcome::Image { links, .. } => links.as_slice(),
+                Outcome::Failed(_) => &[],
+            })
+            .collect();
+        let discovered = frontier::enqueue_with(&mut tx, &links, hosts).await?;
+        frontier::remove_held_in(&mut tx, &stored).await?;
+        tx.commit().await.map_err(StorageError::from)?;
+        let mut summary = self.lock_summary();
+        summary.discovered += discovered as u64;
+        if lost > 0 {
+            *summary.errors.entry(LEASE_LOST.to_string()).or_default() += lost;
+        }
+        Ok(())
+    }
+
+    /// The fetch-log row of a finished lease.
+    fn fetch_record<'a>(
+        &self,
+        worker: &'a str,
+        lease: &'a Lease,
+        outcome: &Outcome,
+    ) -> FetchRecord<'a> {
+        let (status, error_kind, error) = match outcome {
             Outcome::Page { record, .. } => (Some(record.status), None, None),
             Outcome::Image { .. } => (Some(200), None, None),
-            Outcome::Failed(e) => (None, Some(e.kind()), Some(e.to_string())),
+            Outcome::Failed(e) => {
+                let status = match e {
+                    FetchError::HttpStatus { status, .. } => Some(i64::from(*status)),
+                    _ => None,
+                };
+                (status, Some(e.kind()), Some(e.to_string()))
+            }
         };
-        let status = match &outcome {
-            Outcome::Failed(FetchError::HttpStatus { status, .. }) => Some(i64::from(*status)),
-            _ => status,
-        };
-        let record = FetchRecord {
+        FetchRecord {
             run_id: self.run_id,
-            worker: &worker,
+            worker,
             url_hash: &lease.url_hash,
             url: &lease.url,
             status,
@@ -737,69 +956,22 @@ impl Crawler {
             error,
             attempt: lease.attempts,
             expired_lease_owner: lease.expired_owner.as_deref(),
-        };
-        // A lease that expired while this fetch ran and was taken over by another worker: that
-        // worker's fetch is the one stored; this one is only logged, so nothing is stored twice.
-        if !frontier::holds_in(&mut tx, self.db.backend(), &lease, &worker).await? {
-            let lost = FetchRecord {
-                error_kind: Some(LEASE_LOST),
-                error: Some("lease expired and was claimed by another worker".into()),
-                ..record
-            };
-            store::log_fetch(&mut tx, &lost).await?;
-            tx.commit().await.map_err(StorageError::from)?;
-            *self
-                .lock_summary()
-                .errors
-                .entry(LEASE_LOST.to_string())
-                .or_default() += 1;
-            return Ok(());
         }
-        store::log_fetch(&mut tx, &record).await?;
-        let mut discovered = 0;
-        match outcome {
-            Outcome::Page {
-                record,
-                score,
-                mut links,
-            } => {
-                let page_id = store::save_page(&mut tx, &record).await?;
-                if let Some(s) = &score {
-                    let v = VerdictRecord {
-                        score: s.score,
-                        verdict: s.verdict.clone(),
-                        reasons_json: s.reasons_json.clone(),
-                        rules_version: s.rules_version.clone(),
-                    };
-                    store::save_verdict(&mut tx, Subject::Page(page_id), &v, &s.indicators).await?;
-                }
-                for l in &mut links {
-                    l.parent_page_id = Some(page_id);
-                }
-                discovered = frontier::enqueue(&mut tx, &links).await?;
-                frontier::remove_in(&mut tx, &lease, &worker).await?;
-            }
-            Outcome::Image {
-                record,
-                codes,
-                links,
-            } => {
-                store::save_image(&mut tx, &record, &codes).await?;
-                discovered = frontier::enqueue(&mut tx, &links).await?;
-                frontier::remove_in(&mut tx, &lease, &worker).await?;
-            }
-            Outcome::Failed(ref e) => {
-                frontier::fail_in(&mut tx, &lease, &self.config.frontier, e.is_transient()).await?;
-            }
-        }
-        tx.commit().await.map_err(StorageError::from)?;
-        self.lock_summary().discovered += discovered as u64;
-        Ok(())
     }
 
     async fn host_fetch_starts(&self, host_id: i64, ms: i64) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
-        frontier::host_fetch_starts(&self.db, host_id, ms).await
+        let mut turn = self.write_turn().await?;
+        frontier::host_fetch_starts(turn.conn(), host_id, ms).await
+    }
+
+    /// Claims up to `max` URLs on the write connection.
+    async fn claim(&self, max: i64) -> Result<Vec<Lease>, StorageError> {
+        let mut turn = self.write_turn().await?;
+        let mut tx = self.db.begin_write_on(turn.conn()).await?;
+        let leases =
+            frontier::claim_in(&mut tx, self.db.backend(), &self.config.frontier, max).await?;
+        tx.commit().await?;
+        Ok(leases)
     }
 
     fn count_error(&self, e: &FetchError) {

@@ -13,7 +13,7 @@
 //!   `next_allowed_at` forward by its delay for each URL taken.
 //! - Failed fetches are retried with exponential backoff up to a limit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use kuzet_storage::sqlx::{self, Row};
 use kuzet_storage::{Backend, Db, StorageError, now_ms};
@@ -102,140 +102,202 @@ impl Default for FrontierOptions {
     }
 }
 
-/// Rows per multi-row statement: 100 rows × 8 parameters stays under SQLite's oldest limit of
-/// 999 parameters.
-const BATCH_ROWS: usize = 100;
+/// Most parameters in one statement: SQLite's oldest limit (999); multi-row statements are cut
+/// into chunks of `MAX_PARAMS / columns` rows.
+pub(crate) const MAX_PARAMS: usize = 999;
+
+/// Host ids known to exist in `hosts`, so that an enqueue does not insert and look up hosts it
+/// already knows. Ids learnt inside a transaction stay pending until [`HostIds::committed`] is
+/// called after its commit (a rolled-back transaction may have created the host row it learnt).
+#[derive(Debug, Clone, Default)]
+pub struct HostIds {
+    known: HashMap<String, i64>,
+    pending: HashMap<String, i64>,
+}
+
+impl HostIds {
+    fn get(&self, host: &str) -> Option<i64> {
+        self.known
+            .get(host)
+            .or_else(|| self.pending.get(host))
+            .copied()
+    }
+
+    /// The transaction that learnt the pending ids committed: they are known from now on.
+    pub fn committed(&mut self) {
+        self.known.extend(self.pending.drain());
+    }
+
+    /// The transaction that learnt the pending ids rolled back: forget them.
+    pub fn rolled_back(&mut self) {
+        self.pending.clear();
+    }
+}
 
 /// Adds URLs not seen before; returns how many were new. Runs inside the caller's transaction so
 /// discovered links commit together with the page that linked them.
 ///
-/// Cost: a few multi-row statements per 100 URLs (hosts, seen set, frontier), not one round-trip
-/// per URL.
+/// Cost: a few multi-row statements per few hundred URLs (seen set, hosts, frontier), not one
+/// round-trip per URL.
 pub async fn enqueue(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     urls: &[NewUrl],
 ) -> Result<usize, StorageError> {
+    let urls: Vec<&NewUrl> = urls.iter().collect();
+    enqueue_with(tx, &urls, &mut HostIds::default()).await
+}
+
+/// [`enqueue`] with a cache of host ids kept across transactions by the caller (the crawl's
+/// writer). Of URLs with the same key, the first wins, as with one enqueue after another.
+pub async fn enqueue_with(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    urls: &[&NewUrl],
+    hosts: &mut HostIds,
+) -> Result<usize, StorageError> {
     let now = now_ms();
-    // One entry per key: the first occurrence wins, as with one insert after another.
-    let mut seen_here = std::collections::HashSet::new();
+    let mut seen_here = HashSet::new();
     let urls: Vec<&NewUrl> = urls
         .iter()
+        .copied()
         .filter(|u| seen_here.insert(u.url_hash.as_str()))
         .collect();
-    let mut added = 0;
-    for chunk in urls.chunks(BATCH_ROWS) {
-        let mut sql = String::from("INSERT INTO seen_urls (url_hash, url, first_seen_at) VALUES ");
-        push_rows(&mut sql, chunk.len(), 3);
-        sql.push_str(" ON CONFLICT (url_hash) DO NOTHING RETURNING url_hash");
-        let mut q = sqlx::query(&sql);
+    // Seen-set rows go in key order, so that workers inserting the same new keys at once
+    // (PostgreSQL) wait for each other's unique-index entries in one order and cannot deadlock.
+    let mut keyed = urls.clone();
+    keyed.sort_unstable_by(|a, b| a.url_hash.cmp(&b.url_hash));
+    let marks = Marks::of(tx);
+    let mut new = HashSet::new();
+    for chunk in keyed.chunks(MAX_PARAMS / 3) {
+        let sql = format!(
+            "INSERT INTO seen_urls (url_hash, url, first_seen_at) VALUES {} \
+             ON CONFLICT (url_hash) DO NOTHING RETURNING url_hash",
+            marks.rows(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
         for u in chunk {
             q = q.bind(&u.url_hash).bind(&u.url).bind(now);
         }
-        let new: std::collections::HashSet<String> = q
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<Result<_, _>>()?;
-        let fresh: Vec<&NewUrl> = chunk
-            .iter()
-            .copied()
-            .filter(|u| new.contains(&u.url_hash))
-            .collect();
-        if fresh.is_empty() {
-            continue;
+        for r in q.fetch_all(&mut **tx).await? {
+            new.insert(r.try_get::<String, _>(0)?);
         }
-        let hosts = host_ids(tx, &fresh).await?;
-        let mut sql = String::from(
+    }
+    let fresh: Vec<&NewUrl> = urls
+        .into_iter()
+        .filter(|u| new.contains(&u.url_hash))
+        .collect();
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    host_ids(tx, &fresh, hosts).await?;
+    for chunk in fresh.chunks(MAX_PARAMS / 10) {
+        let sql = format!(
             "INSERT INTO frontier (url_hash, url, host_id, source_id, parent_page_id, depth, \
-             priority, kind, attempts, next_try_at) VALUES ",
+             priority, kind, attempts, next_try_at) VALUES {}",
+            marks.rows(chunk.len(), 10)
         );
-        for i in 0..fresh.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = i * 8;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, 0)",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
-        let mut q = sqlx::query(&sql);
-        for u in &fresh {
+        let mut q = sqlx::query(&sql).persistent(false);
+        for u in chunk {
             q = q
                 .bind(&u.url_hash)
                 .bind(&u.url)
-                .bind(hosts.get(u.host.as_str()).copied().unwrap_or_default())
+                .bind(hosts.get(&u.host).unwrap_or_default())
                 .bind(u.source_id)
                 .bind(u.parent_page_id)
                 .bind(u.depth)
                 .bind(u.priority)
-                .bind(u.kind);
+                .bind(u.kind)
+                .bind(0_i64)
+                .bind(0_i64);
         }
         q.execute(&mut **tx).await?;
-        added += fresh.len();
     }
-    Ok(added)
+    Ok(fresh.len())
 }
 
-/// `($1, $2, $3), ($4, $5, $6), …`: `rows` groups of `cols` parameters.
-fn push_rows(sql: &mut String, rows: usize, cols: usize) {
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", r * cols + c + 1));
+/// Parameter placeholders of statements built for a number of rows: `$1, $2, …` on PostgreSQL,
+/// `?` on SQLite, where each numbered parameter costs a name lookup that grows with the number
+/// of parameters, when the statement is parsed and again at every bind (quadratic in the size of
+/// a multi-row statement). Parameters must appear in the text in the order they are bound.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Marks {
+    numbered: bool,
+}
+
+impl Marks {
+    /// The placeholders for this connection's backend.
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Marks {
+        Marks {
+            numbered: conn.backend_name() != "SQLite",
         }
-        sql.push(')');
+    }
+
+    /// Parameter `i` (1-based).
+    pub(crate) fn at(self, i: usize) -> String {
+        if self.numbered {
+            format!("${i}")
+        } else {
+            "?".into()
+        }
+    }
+
+    /// `n` parameters from `first`, comma-separated.
+    pub(crate) fn list(self, first: usize, n: usize) -> String {
+        (first..first + n)
+            .map(|i| self.at(i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `(…), (…)`: `rows` groups of `cols` parameters from `$1`.
+    pub(crate) fn rows(self, rows: usize, cols: usize) -> String {
+        (0..rows)
+            .map(|r| format!("({})", self.list(r * cols + 1, cols)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
-/// Host ids of these URLs' hosts, rows created on first use with each URL's delay.
+/// Makes sure the hosts of these URLs have rows and their ids are in `known`: rows are created
+/// on first use with each URL's delay (in host order, for the same reason as the seen set).
 async fn host_ids(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     urls: &[&NewUrl],
-) -> Result<HashMap<String, i64>, StorageError> {
+    known: &mut HostIds,
+) -> Result<(), StorageError> {
     let mut delays: Vec<(&str, i64)> = Vec::new();
+    let mut listed = HashSet::new();
     for u in urls {
-        if !delays.iter().any(|(h, _)| *h == u.host) {
+        if known.get(&u.host).is_none() && listed.insert(u.host.as_str()) {
             delays.push((&u.host, u.host_delay_ms.max(0)));
         }
     }
-    let mut sql = String::from("INSERT INTO hosts (host, crawl_delay_ms) VALUES ");
-    push_rows(&mut sql, delays.len(), 2);
-    sql.push_str(" ON CONFLICT (host) DO NOTHING");
-    let mut q = sqlx::query(&sql);
-    for (h, d) in &delays {
-        q = q.bind(*h).bind(*d);
-    }
-    q.execute(&mut **tx).await?;
-    let mut sql = String::from("SELECT id, host FROM hosts WHERE host IN (");
-    for i in 0..delays.len() {
-        if i > 0 {
-            sql.push_str(", ");
+    delays.sort_unstable();
+    let marks = Marks::of(tx);
+    for chunk in delays.chunks(MAX_PARAMS / 2) {
+        let sql = format!(
+            "INSERT INTO hosts (host, crawl_delay_ms) VALUES {} ON CONFLICT (host) DO NOTHING",
+            marks.rows(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for (h, d) in chunk {
+            q = q.bind(*h).bind(*d);
         }
-        sql.push_str(&format!("${}", i + 1));
+        q.execute(&mut **tx).await?;
+        let sql = format!(
+            "SELECT id, host FROM hosts WHERE host IN ({})",
+            marks.list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for (h, _) in chunk {
+            q = q.bind(*h);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            known
+                .pending
+                .insert(r.try_get::<String, _>("host")?, r.try_get::<i64, _>("id")?);
+        }
     }
-    sql.push(')');
-    let mut q = sqlx::query(&sql);
-    for (h, _) in &delays {
-        q = q.bind(*h);
-    }
-    q.fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get::<String, _>("host")?, r.try_get::<i64, _>("id")?)))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StorageError::from)
+    Ok(())
 }
 
 /// The id of a host row, created on first use (with no delay).
@@ -279,7 +341,11 @@ pub async fn set_host_delay(db: &Db, host_id: i64, delay_ms: i64) -> Result<(), 
 /// keeps its next claim at least `delay_ms` after this moment. The claim already advanced
 /// `next_allowed_at` from the claim time; this covers the time between claim and fetch (a
 /// robots.txt request, a longer `Crawl-delay` learned only now).
-pub async fn host_fetch_starts(db: &Db, host_id: i64, delay_ms: i64) -> Result<(), StorageError> {
+pub async fn host_fetch_starts(
+    conn: &mut sqlx::AnyConnection,
+    host_id: i64,
+    delay_ms: i64,
+) -> Result<(), StorageError> {
     let delay_ms = delay_ms.max(0);
     sqlx::query(
         "UPDATE hosts SET crawl_delay_ms = $1, next_allowed_at = CASE WHEN next_allowed_at > $2 \
@@ -288,19 +354,31 @@ pub async fn host_fetch_starts(db: &Db, host_id: i64, delay_ms: i64) -> Result<(
     .bind(delay_ms)
     .bind(now_ms() + delay_ms)
     .bind(host_id)
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Claims up to `max` URLs that are due, from hosts whose politeness delay has passed.
 pub async fn claim(db: &Db, opts: &FrontierOptions, max: i64) -> Result<Vec<Lease>, StorageError> {
+    let mut tx = db.begin_write().await?;
+    let leases = claim_in(&mut tx, db.backend(), opts, max).await?;
+    tx.commit().await?;
+    Ok(leases)
+}
+
+/// [`claim`] inside the caller's write transaction (which must commit for the leases to hold).
+pub async fn claim_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    opts: &FrontierOptions,
+    max: i64,
+) -> Result<Vec<Lease>, StorageError> {
     let now = now_ms();
-    let lock = match db.backend() {
+    let lock = match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let mut tx = db.begin_write().await?;
     let hosts = sqlx::query(&format!(
         "SELECT h.id, h.crawl_delay_ms FROM hosts h WHERE h.next_allowed_at <= $1 \
          AND EXISTS (SELECT 1 FROM frontier f WHERE f.host_id = h.id AND f.next_try_at <= $1 \
@@ -309,7 +387,7 @@ pub async fn claim(db: &Db, opts: &FrontierOptions, max: i64) -> Result<Vec<Leas
     ))
     .bind(now)
     .bind(opts.max_hosts)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let mut leases = Vec::new();
     for host in hosts {
@@ -329,50 +407,125 @@ pub async fn claim(db: &Db, opts: &FrontierOptions, max: i64) -> Result<Vec<Leas
         .bind(host_id)
         .bind(now)
         .bind(take)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
-        let mut rows = Vec::with_capacity(picked.len());
-        for p in picked {
-            let id: i64 = p.try_get("id")?;
+        let mut order = HashMap::with_capacity(picked.len());
+        for (i, p) in picked.iter().enumerate() {
             let expired_owner: Option<String> = p.try_get("lease_owner")?;
-            let row = sqlx::query(
-                "UPDATE frontier SET lease_owner = $1, lease_expires_at = $2, \
-                 attempts = attempts + 1 WHERE id = $3 \
+            order.insert(p.try_get::<i64, _>("id")?, (i, expired_owner));
+        }
+        let mut taken = Vec::with_capacity(picked.len());
+        if !picked.is_empty() {
+            let marks = Marks::of(tx);
+            let sql = format!(
+                "UPDATE frontier SET lease_owner = {}, lease_expires_at = {}, \
+                 attempts = attempts + 1 WHERE id IN ({}) \
                  RETURNING id, url, url_hash, host_id, depth, priority, kind, source_id, \
                            parent_page_id, attempts",
-            )
-            .bind(&opts.worker)
-            .bind(now + opts.lease_ms)
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            rows.push((row, expired_owner));
+                marks.at(1),
+                marks.at(2),
+                marks.list(3, picked.len())
+            );
+            let mut q = sqlx::query(&sql)
+                .persistent(false)
+                .bind(&opts.worker)
+                .bind(now + opts.lease_ms);
+            for p in &picked {
+                q = q.bind(p.try_get::<i64, _>("id")?);
+            }
+            for r in q.fetch_all(&mut **tx).await? {
+                let id: i64 = r.try_get("id")?;
+                let (rank, expired_owner) = order.remove(&id).unwrap_or((usize::MAX, None));
+                taken.push((
+                    rank,
+                    Lease {
+                        id,
+                        url: r.try_get("url")?,
+                        url_hash: r.try_get("url_hash")?,
+                        host_id: r.try_get("host_id")?,
+                        depth: r.try_get("depth")?,
+                        priority: r.try_get("priority")?,
+                        kind: r.try_get("kind")?,
+                        source_id: r.try_get("source_id")?,
+                        parent_page_id: r.try_get("parent_page_id")?,
+                        attempts: r.try_get("attempts")?,
+                        expired_owner,
+                    },
+                ));
+            }
         }
-        let n = rows.len() as i64;
-        for (r, expired_owner) in rows {
-            leases.push(Lease {
-                id: r.try_get("id")?,
-                url: r.try_get("url")?,
-                url_hash: r.try_get("url_hash")?,
-                host_id: r.try_get("host_id")?,
-                depth: r.try_get("depth")?,
-                priority: r.try_get("priority")?,
-                kind: r.try_get("kind")?,
-                source_id: r.try_get("source_id")?,
-                parent_page_id: r.try_get("parent_page_id")?,
-                attempts: r.try_get("attempts")?,
-                expired_owner,
-            });
-        }
+        // In the order picked (best first), whatever order the update returned them in.
+        taken.sort_unstable_by_key(|(rank, _)| *rank);
+        let n = taken.len() as i64;
+        leases.extend(taken.into_iter().map(|(_, l)| l));
         sqlx::query("UPDATE hosts SET next_allowed_at = $1 WHERE id = $2")
             .bind(now + delay * n)
             .bind(host_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     leases.sort_by(|a, b| b.priority.total_cmp(&a.priority));
     Ok(leases)
+}
+
+/// Of these leases, the frontier ids this worker still holds (see [`holds_in`]), checked with one
+/// statement per few hundred leases inside the transaction that stores their results; on
+/// PostgreSQL the rows are locked (in id order) until it commits.
+pub async fn held_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    leases: &[&Lease],
+    worker: &str,
+) -> Result<HashSet<i64>, StorageError> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let want: HashMap<i64, i64> = leases.iter().map(|l| (l.id, l.attempts)).collect();
+    let mut ids: Vec<i64> = want.keys().copied().collect();
+    ids.sort_unstable();
+    let mut held = HashSet::new();
+    let marks = Marks::of(tx);
+    for chunk in ids.chunks(MAX_PARAMS - 1) {
+        let sql = format!(
+            "SELECT id, attempts FROM frontier WHERE lease_owner = {} AND id IN ({}) \
+             ORDER BY id{lock}",
+            marks.at(1),
+            marks.list(2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).persistent(false).bind(worker);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let id: i64 = r.try_get("id")?;
+            if want.get(&id) == Some(&r.try_get::<i64, _>("attempts")?) {
+                held.insert(id);
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// Removes fetched URLs from the queue by frontier id, inside the transaction that stores their
+/// results and that checked with [`held_in`] that this worker still holds them.
+pub async fn remove_held_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ids: &[i64],
+) -> Result<(), StorageError> {
+    let marks = Marks::of(tx);
+    for chunk in ids.chunks(MAX_PARAMS) {
+        let sql = format!(
+            "DELETE FROM frontier WHERE id IN ({})",
+            marks.list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Whether this worker still holds `lease`, checked inside the transaction that would store the

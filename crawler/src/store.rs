@@ -1,10 +1,13 @@
 //! What the crawler writes: runs, fetch attempts, pages, images, QR codes, verdicts and
 //! indicators. Each fetch's results commit in one transaction together with the removal of its
 //! URL from the frontier and the links it discovered, so a crash loses no committed work and
-//! redoes none.
+//! redoes none. The `save_*s` and `log_fetches` forms store many at once (the crawl's group
+//! commit) with multi-row statements.
 
 use kuzet_storage::sqlx::{self, Row};
 use kuzet_storage::{Db, StorageError, now_ms};
+
+use crate::frontier::{MAX_PARAMS, Marks};
 
 /// Starts a crawl run; returns its id.
 pub async fn start_run(db: &Db, worker: &str, config_json: &str) -> Result<i64, StorageError> {
@@ -87,24 +90,39 @@ pub async fn log_fetch(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     f: &FetchRecord<'_>,
 ) -> Result<(), StorageError> {
-    sqlx::query(
-        "INSERT INTO fetch_log (run_id, worker, url_hash, url, fetched_at, status, error_kind, \
-         error, refetch, attempt, expired_lease_owner) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(f.run_id)
-    .bind(f.worker)
-    .bind(f.url_hash)
-    .bind(f.url)
-    .bind(now_ms())
-    .bind(f.status)
-    .bind(f.error_kind)
-    .bind(f.error.as_deref())
-    .bind(i64::from(f.expired_lease_owner.is_some()))
-    .bind(f.attempt)
-    .bind(f.expired_lease_owner)
-    .execute(&mut **tx)
-    .await?;
+    log_fetches(tx, std::slice::from_ref(f)).await
+}
+
+/// Records fetch attempts, a few multi-row statements for all of them.
+pub async fn log_fetches(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    records: &[FetchRecord<'_>],
+) -> Result<(), StorageError> {
+    let now = now_ms();
+    let marks = Marks::of(tx);
+    for chunk in records.chunks(MAX_PARAMS / 11) {
+        let sql = format!(
+            "INSERT INTO fetch_log (run_id, worker, url_hash, url, fetched_at, status, \
+             error_kind, error, refetch, attempt, expired_lease_owner) VALUES {}",
+            marks.rows(chunk.len(), 11)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for f in chunk {
+            q = q
+                .bind(f.run_id)
+                .bind(f.worker)
+                .bind(f.url_hash)
+                .bind(f.url)
+                .bind(now)
+                .bind(f.status)
+                .bind(f.error_kind)
+                .bind(f.error.as_deref())
+                .bind(i64::from(f.expired_lease_owner.is_some()))
+                .bind(f.attempt)
+                .bind(f.expired_lease_owner);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -163,46 +181,93 @@ pub async fn save_page(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     p: &PageRecord,
 ) -> Result<i64, StorageError> {
-    let warc = p.warc.clone().unwrap_or_default();
-    let has_warc = p.warc.is_some();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO pages (url, url_hash, final_url, host, source_id, run_id, depth, status, \
-         content_type, encoding, fetched_at, content_hash, body_bytes, title, text, warc_file, \
-         warc_offset, warc_length, warc_record_id, warc_digest) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19, $20) \
-         ON CONFLICT (url_hash) DO UPDATE SET final_url = excluded.final_url, \
-           status = excluded.status, content_type = excluded.content_type, \
-           encoding = excluded.encoding, fetched_at = excluded.fetched_at, \
-           content_hash = excluded.content_hash, body_bytes = excluded.body_bytes, \
-           title = excluded.title, text = excluded.text, warc_file = excluded.warc_file, \
-           warc_offset = excluded.warc_offset, warc_length = excluded.warc_length, \
-           warc_record_id = excluded.warc_record_id, warc_digest = excluded.warc_digest \
-         RETURNING id",
-    )
-    .bind(&p.url)
-    .bind(&p.url_hash)
-    .bind(&p.final_url)
-    .bind(&p.host)
-    .bind(p.source_id)
-    .bind(p.run_id)
-    .bind(p.depth)
-    .bind(p.status)
-    .bind(p.content_type.as_deref())
-    .bind(p.encoding.as_deref())
-    .bind(now_ms())
-    .bind(&p.content_hash)
-    .bind(p.body_bytes)
-    .bind(p.title.as_deref())
-    .bind(p.text.as_deref())
-    .bind(has_warc.then_some(warc.file))
-    .bind(has_warc.then_some(warc.offset))
-    .bind(has_warc.then_some(warc.length))
-    .bind(has_warc.then_some(warc.record_id))
-    .bind(has_warc.then_some(warc.digest))
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(id)
+    let ids = save_pages(tx, &[p]).await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| sqlx::Error::RowNotFound.into())
+}
+
+/// Stores pages (each replacing an older fetch of the same URL) with a few multi-row statements;
+/// returns their ids in the order given.
+pub async fn save_pages(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    pages: &[&PageRecord],
+) -> Result<Vec<i64>, StorageError> {
+    const COLS: usize = 20;
+    let now = now_ms();
+    let marks = Marks::of(tx);
+    let mut ids = Vec::with_capacity(pages.len());
+    let mut rest = pages;
+    while !rest.is_empty() {
+        // One statement may not touch a row twice (PostgreSQL refuses it): a URL that comes
+        // again starts the next statement.
+        let mut keys = std::collections::HashSet::new();
+        let n = rest
+            .iter()
+            .take(MAX_PARAMS / COLS)
+            .take_while(|p| keys.insert(p.url_hash.as_str()))
+            .count();
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let mut sql = format!(
+            "INSERT INTO pages (url, url_hash, final_url, host, source_id, run_id, depth, status, \
+             content_type, encoding, fetched_at, content_hash, body_bytes, title, text, \
+             warc_file, warc_offset, warc_length, warc_record_id, warc_digest) VALUES {}",
+            marks.rows(chunk.len(), COLS)
+        );
+        sql.push_str(
+            " ON CONFLICT (url_hash) DO UPDATE SET final_url = excluded.final_url, \
+               status = excluded.status, content_type = excluded.content_type, \
+               encoding = excluded.encoding, fetched_at = excluded.fetched_at, \
+               content_hash = excluded.content_hash, body_bytes = excluded.body_bytes, \
+               title = excluded.title, text = excluded.text, warc_file = excluded.warc_file, \
+               warc_offset = excluded.warc_offset, warc_length = excluded.warc_length, \
+               warc_record_id = excluded.warc_record_id, warc_digest = excluded.warc_digest \
+             RETURNING id, url_hash",
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for p in chunk {
+            let warc = p.warc.as_ref();
+            q = q
+                .bind(&p.url)
+                .bind(&p.url_hash)
+                .bind(&p.final_url)
+                .bind(&p.host)
+                .bind(p.source_id)
+                .bind(p.run_id)
+                .bind(p.depth)
+                .bind(p.status)
+                .bind(p.content_type.as_deref())
+                .bind(p.encoding.as_deref())
+                .bind(now)
+                .bind(&p.content_hash)
+                .bind(p.body_bytes)
+                .bind(p.title.as_deref())
+                .bind(p.text.as_deref())
+                .bind(warc.map(|w| w.file.as_str()))
+                .bind(warc.map(|w| w.offset))
+                .bind(warc.map(|w| w.length))
+                .bind(warc.map(|w| w.record_id.as_str()))
+                .bind(warc.map(|w| w.digest.as_str()));
+        }
+        // RETURNING gives no row order: match the ids back by key.
+        let mut by_key = std::collections::HashMap::with_capacity(chunk.len());
+        for r in q.fetch_all(&mut **tx).await? {
+            by_key.insert(
+                r.try_get::<String, _>("url_hash")?,
+                r.try_get::<i64, _>("id")?,
+            );
+        }
+        for p in chunk {
+            ids.push(
+                by_key
+                    .get(&p.url_hash)
+                    .copied()
+                    .ok_or(sqlx::Error::RowNotFound)?,
+            );
+        }
+    }
+    Ok(ids)
 }
 
 /// Whether a page with this body hash is already stored (content dedup across URLs).
@@ -244,24 +309,49 @@ pub async fn save_verdict(
     v: &VerdictRecord,
     indicators: &[(String, String)],
 ) -> Result<(), StorageError> {
-    let (page_id, image_id) = match subject {
-        Subject::Page(id) => (Some(id), None),
-        Subject::Image(id) => (None, Some(id)),
-    };
-    sqlx::query(
-        "INSERT INTO verdicts (page_id, image_id, score, verdict, reasons_json, rules_version, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(page_id)
-    .bind(image_id)
-    .bind(v.score)
-    .bind(&v.verdict)
-    .bind(&v.reasons_json)
-    .bind(&v.rules_version)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    save_indicators(tx, subject, indicators).await
+    save_verdicts(tx, &[(subject, v, indicators)]).await
+}
+
+/// A verdict to store with [`save_verdicts`]: its subject, the verdict and its indicators
+/// (`kind`, normalised `value`).
+pub type VerdictRow<'a> = (Subject, &'a VerdictRecord, &'a [(String, String)]);
+
+/// Stores verdicts and links their indicators to their subjects, with a few multi-row
+/// statements for all of them.
+pub async fn save_verdicts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    verdicts: &[VerdictRow<'_>],
+) -> Result<(), StorageError> {
+    let now = now_ms();
+    let marks = Marks::of(tx);
+    for chunk in verdicts.chunks(MAX_PARAMS / 7) {
+        let sql = format!(
+            "INSERT INTO verdicts (page_id, image_id, score, verdict, reasons_json, \
+             rules_version, created_at) VALUES {}",
+            marks.rows(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for (subject, v, _) in chunk {
+            let (page_id, image_id) = match subject {
+                Subject::Page(id) => (Some(*id), None),
+                Subject::Image(id) => (None, Some(*id)),
+            };
+            q = q
+                .bind(page_id)
+                .bind(image_id)
+                .bind(v.score)
+                .bind(&v.verdict)
+                .bind(&v.reasons_json)
+                .bind(&v.rules_version)
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    let links: Vec<(Subject, &str, &str)> = verdicts
+        .iter()
+        .flat_map(|(s, _, ind)| ind.iter().map(move |(k, v)| (*s, k.as_str(), v.as_str())))
+        .collect();
+    link_indicators(tx, &links).await
 }
 
 /// Links indicators (`kind`, normalised `value`) to a page or image.
@@ -270,41 +360,96 @@ pub async fn save_indicators(
     subject: Subject,
     indicators: &[(String, String)],
 ) -> Result<(), StorageError> {
+    let links: Vec<(Subject, &str, &str)> = indicators
+        .iter()
+        .map(|(k, v)| (subject, k.as_str(), v.as_str()))
+        .collect();
+    link_indicators(tx, &links).await
+}
+
+/// Creates the indicators not yet known and links each (subject, kind, value).
+async fn link_indicators(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    links: &[(Subject, &str, &str)],
+) -> Result<(), StorageError> {
+    if links.is_empty() {
+        return Ok(());
+    }
     let now = now_ms();
-    for (kind, value) in indicators {
-        sqlx::query(
-            "INSERT INTO indicators (kind, value, first_seen_at) VALUES ($1, $2, $3) \
+    // Indicator rows in key order: concurrent workers (PostgreSQL) then wait for each other's
+    // new unique-index entries in one order and cannot deadlock.
+    let mut keys: Vec<(&str, &str)> = links.iter().map(|(_, k, v)| (*k, *v)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let marks = Marks::of(tx);
+    let mut ids = std::collections::HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(MAX_PARAMS / 3) {
+        let sql = format!(
+            "INSERT INTO indicators (kind, value, first_seen_at) VALUES {} \
              ON CONFLICT (kind, value) DO NOTHING",
-        )
-        .bind(kind)
-        .bind(value)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        let id: i64 =
-            sqlx::query_scalar("SELECT id FROM indicators WHERE kind = $1 AND value = $2")
-                .bind(kind)
-                .bind(value)
-                .fetch_one(&mut **tx)
-                .await?;
-        let sql = match subject {
-            Subject::Page(_) => {
-                "INSERT INTO page_indicators (page_id, indicator_id) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING"
+            marks.rows(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for (k, v) in chunk {
+            q = q.bind(*k).bind(*v).bind(now);
+        }
+        q.execute(&mut **tx).await?;
+        let wanted: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(kind = {} AND value = {})",
+                    marks.at(2 * i + 1),
+                    marks.at(2 * i + 2)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT id, kind, value FROM indicators WHERE {}",
+            wanted.join(" OR ")
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for (k, v) in chunk {
+            q = q.bind(*k).bind(*v);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            ids.insert(
+                (
+                    r.try_get::<String, _>("kind")?,
+                    r.try_get::<String, _>("value")?,
+                ),
+                r.try_get::<i64, _>("id")?,
+            );
+        }
+    }
+    for (table, column, images) in [
+        ("page_indicators", "page_id", false),
+        ("image_indicators", "image_id", true),
+    ] {
+        let mut rows: Vec<(i64, i64)> = Vec::new();
+        for (subject, k, v) in links {
+            let subject_id = match (subject, images) {
+                (Subject::Page(id), false) | (Subject::Image(id), true) => *id,
+                _ => continue,
+            };
+            let id = ids
+                .get(&(k.to_string(), v.to_string()))
+                .copied()
+                .ok_or(sqlx::Error::RowNotFound)?;
+            rows.push((subject_id, id));
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        for chunk in rows.chunks(MAX_PARAMS / 2) {
+            let sql = format!(
+                "INSERT INTO {table} ({column}, indicator_id) VALUES {} ON CONFLICT DO NOTHING",
+                marks.rows(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
+            for (s, i) in chunk {
+                q = q.bind(*s).bind(*i);
             }
-            Subject::Image(_) => {
-                "INSERT INTO image_indicators (image_id, indicator_id) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING"
-            }
-        };
-        let subject_id = match subject {
-            Subject::Page(id) | Subject::Image(id) => id,
-        };
-        sqlx::query(sql)
-            .bind(subject_id)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+            q.execute(&mut **tx).await?;
+        }
     }
     Ok(())
 }

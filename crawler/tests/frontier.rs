@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use kuzet_crawler::frontier::{self, FrontierOptions, NewUrl};
 use kuzet_crawler::store::{self, FetchRecord, PageRecord};
+use kuzet_storage::sqlx;
 use kuzet_storage::testing::TestDb;
 use kuzet_storage::{Db, now_ms};
 
@@ -164,6 +165,125 @@ async fn expired_leases_are_claimed_again_and_counted_as_attempts() {
                 .unwrap()
         );
         tx.commit().await.unwrap();
+        t.cleanup().await.unwrap();
+    }
+}
+
+/// The writer's batched statements: a lease check for many leases that keeps only those this
+/// worker still holds, pages stored together (the same URL twice in one batch: one row, the later
+/// fetch wins) and enqueues that reuse host ids learnt by committed transactions only.
+#[tokio::test]
+async fn batched_writes_keep_only_held_leases_and_store_like_one_at_a_time() {
+    for t in TestDb::all().await.unwrap() {
+        let label = format!("{:?}", t.backend());
+        add(&t.db, &[url(1, 1), url(1, 2), url(1, 3)]).await;
+        let expired = FrontierOptions {
+            lease_ms: -1,
+            per_host: 1,
+            ..opts("dead")
+        };
+        let lost = frontier::claim(&t.db, &expired, 1).await.unwrap();
+        let mine = frontier::claim(&t.db, &opts("w1"), 10).await.unwrap();
+        assert_eq!(mine.len(), 3, "{label}: w1 takes the expired lease too");
+        let mut tx = t.db.begin_write().await.unwrap();
+        let all: Vec<_> = lost.iter().chain(&mine).collect();
+        let held = frontier::held_in(&mut tx, t.backend(), &all, "w1")
+            .await
+            .unwrap();
+        let want: HashSet<i64> = mine.iter().map(|l| l.id).collect();
+        assert_eq!(held, want, "{label}");
+        assert!(
+            frontier::held_in(&mut tx, t.backend(), &all, "dead")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{label}: the dead worker's lease was taken over"
+        );
+        let page = |n: usize, hash: &str| PageRecord {
+            url: mine[n].url.clone(),
+            url_hash: mine[n].url_hash.clone(),
+            final_url: mine[n].url.clone(),
+            host: "127.0.0.1".into(),
+            status: 200,
+            content_hash: hash.repeat(32),
+            ..PageRecord::default()
+        };
+        let (a, b, a_again) = (page(0, "aa"), page(1, "bb"), page(0, "cc"));
+        let ids = store::save_pages(&mut tx, &[&a, &b, &a_again])
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(ids[0], ids[2], "{label}: one row per URL");
+        assert_ne!(ids[0], ids[1]);
+        let ids: Vec<i64> = ids[..2].to_vec();
+        frontier::remove_held_in(&mut tx, &[mine[0].id, mine[1].id])
+            .await
+            .unwrap();
+        // A host learnt in a transaction that rolls back is not reused afterwards.
+        let mut hosts = frontier::HostIds::default();
+        let (x, y) = (url(9, 1), url(9, 2));
+        tx.commit().await.unwrap();
+        let mut tx = t.db.begin_write().await.unwrap();
+        assert_eq!(
+            frontier::enqueue_with(&mut tx, &[&x], &mut hosts)
+                .await
+                .unwrap(),
+            1
+        );
+        tx.rollback().await.unwrap();
+        hosts.rolled_back();
+        let mut tx = t.db.begin_write().await.unwrap();
+        assert_eq!(
+            frontier::enqueue_with(&mut tx, &[&x, &y, &x], &mut hosts)
+                .await
+                .unwrap(),
+            2
+        );
+        tx.commit().await.unwrap();
+        hosts.committed();
+        let mut tx = t.db.begin_write().await.unwrap();
+        assert_eq!(
+            frontier::enqueue_with(&mut tx, &[&url(9, 3), &y], &mut hosts)
+                .await
+                .unwrap(),
+            1,
+            "{label}: a known host's new URL is queued under the cached id"
+        );
+        tx.commit().await.unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT p.url_hash, p.content_hash FROM pages p ORDER BY p.id")
+                .fetch_all(t.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (mine[0].url_hash.clone(), "cc".repeat(32)),
+                (mine[1].url_hash.clone(), "bb".repeat(32)),
+            ],
+            "{label}: ids {ids:?}"
+        );
+        let queued: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT f.url, h.id FROM frontier f JOIN hosts h ON h.id = f.host_id \
+             WHERE h.host = 'http://127.0.0.9:8080' ORDER BY f.url",
+        )
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            queued.len(),
+            3,
+            "{label}: every URL of host 9 under its row"
+        );
+        // Of host 1, only the URL whose page was not stored is still queued.
+        let left: Vec<String> = sqlx::query_scalar(
+            "SELECT f.url FROM frontier f JOIN hosts h ON h.id = f.host_id \
+             WHERE h.host = 'http://127.0.0.1:8080'",
+        )
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(left, [mine[2].url.clone()], "{label}");
         t.cleanup().await.unwrap();
     }
 }

@@ -193,6 +193,7 @@ pub fn crawl_settings(c: &CrawlSection) -> anyhow::Result<(CrawlConfig, QrOption
         max_depth: i64::try_from(c.max_depth).unwrap_or(i64::MAX),
         max_pages_per_host: (c.max_pages_per_host > 0).then_some(c.max_pages_per_host),
         concurrency: usize_of(c.concurrency).max(1),
+        commit_batch: usize_of(c.commit_batch).max(1),
         progress_every: ms(c.progress_interval_ms),
         ..CrawlConfig::default()
     };

@@ -164,6 +164,25 @@ impl Db {
         })
     }
 
+    /// Begins a write transaction (as [`Db::begin_write`]) on a connection the caller holds, e.g.
+    /// one kept for all of a crawl's writes: on SQLite its page cache then stays warm, since no
+    /// other connection writes in between.
+    pub async fn begin_write_on<'c>(
+        &self,
+        conn: &'c mut sqlx::AnyConnection,
+    ) -> Result<sqlx::Transaction<'c, sqlx::Any>, StorageError> {
+        Ok(match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => conn.begin().await?,
+        })
+    }
+
+    /// Whether the pool can lend a connection for long while others still get one (false for
+    /// an in-memory SQLite database, whose pool has a single connection).
+    pub fn can_keep_connection(&self) -> bool {
+        self.pool.options().get_max_connections() > 1
+    }
+
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         self.backend

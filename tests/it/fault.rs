@@ -307,7 +307,9 @@ async fn three_workers_on_postgres_one_killed_every_url_fetched_once() {
     let Some(t) = TestDb::postgres().await.unwrap() else {
         return;
     };
-    let web = TestWeb::start(10, 40, Duration::from_millis(20));
+    // 60 ms per page: with group commit the three workers crawl the 400 pages in about a second
+    // at 20 ms, and "wb" could finish before it was caught holding leases.
+    let web = TestWeb::start(10, 40, Duration::from_millis(60));
     let total = web.all_paths().len() as i64;
     let dir = tempfile::tempdir().unwrap();
     let lease = ["--lease-secs", "3"];

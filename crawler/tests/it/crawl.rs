@@ -326,11 +326,23 @@ async fn two_workers_share_the_frontier_without_fetching_twice() {
         )])
         .await
         .unwrap();
+        // The second worker starts once the first has stored a few pages: the frontier is then
+        // wider than the first worker's four fetches in flight, so the second finds work at once
+        // (rather than only after its one-second idle wait, by when the first may be done).
         let (ra, rb) = tokio::time::timeout(Duration::from_secs(120), async {
-            tokio::join!(
-                a.clone().run(std::future::pending()),
-                b.clone().run(std::future::pending())
-            )
+            tokio::join!(a.clone().run(std::future::pending()), async {
+                loop {
+                    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pages")
+                        .fetch_one(t.db.pool())
+                        .await
+                        .unwrap();
+                    if stored >= 10 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                b.clone().run(std::future::pending()).await
+            })
         })
         .await
         .expect("crawl finishes");
@@ -431,6 +443,170 @@ async fn realistic_web_is_crawled_once_and_every_page_scored_by_the_classifier()
         );
         let bytes: i64 = count("SELECT MIN(body_bytes) FROM pages").await;
         assert!(bytes >= 3 * 1024, "pages are a few KB: {bytes}");
+        t.cleanup().await.unwrap();
+    }
+}
+
+/// Group commit: a batch is one transaction. A crawl whose batch fails to commit (here a trigger
+/// refuses one page) stores nothing of that batch — no page without its verdict, fetch-log row
+/// or frontier removal, none of it at all — keeps everything committed before, and leaves the
+/// batch's URLs leased in the frontier; a later run fetches exactly those again, and in the end
+/// every page is stored and scored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_commit_stores_none_of_it_and_a_resume_completes() {
+    const PAGES: usize = 150;
+    const POISON: &str = "%/p/97";
+    let hosts = crate::web::start(3, PAGES).await;
+    let none = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
+    let crawl_config = |worker: &str| {
+        let mut cfg = config(worker, None);
+        cfg.max_depth = 64;
+        cfg.robots.obey = false;
+        cfg.fetch_images = false;
+        cfg.concurrency = 16;
+        cfg.frontier.lease_ms = 1_000;
+        cfg
+    };
+    for t in TestDb::all().await.unwrap() {
+        let label = format!("{:?}", t.backend());
+        let poison = match t.backend() {
+            kuzet_storage::Backend::Sqlite => format!(
+                "CREATE TRIGGER poison BEFORE INSERT ON pages WHEN NEW.url LIKE '{POISON}' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned page'); END"
+            ),
+            kuzet_storage::Backend::Postgres => format!(
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.url LIKE '{POISON}' THEN RAISE EXCEPTION 'poisoned page'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER poison BEFORE INSERT ON pages FOR EACH ROW \
+                 EXECUTE FUNCTION poison()"
+            ),
+        };
+        sqlx::raw_sql(&poison).execute(t.db.pool()).await.unwrap();
+        let first = Arc::new(
+            Crawler::new(
+                t.db.clone(),
+                crawl_config("w1"),
+                Arc::new(KeywordScorer),
+                none.clone(),
+            )
+            .await
+            .unwrap(),
+        );
+        first
+            .seed(&[Seed::Web(
+                Url::parse(&crate::web::page_url(&hosts, 0)).unwrap(),
+            )])
+            .await
+            .unwrap();
+        let err = first
+            .run(std::future::pending())
+            .await
+            .expect_err("the poisoned batch fails the crawl");
+        assert!(err.to_string().contains("poisoned page"), "{label}: {err}");
+
+        // All or nothing per URL: a URL with a page has its verdict and its fetch-log row and
+        // left the queue; a URL without one has neither and is still queued.
+        let pages = rows(&t.db, "SELECT url FROM pages ORDER BY url").await;
+        let logged = rows(&t.db, "SELECT url FROM fetch_log ORDER BY url").await;
+        assert_eq!(logged, pages, "{label}: fetch log and pages differ");
+        let scored = rows(
+            &t.db,
+            "SELECT p.url FROM pages p JOIN verdicts v ON v.page_id = p.id ORDER BY p.url",
+        )
+        .await;
+        assert_eq!(scored, pages, "{label}: a page without its verdict");
+        let queued_stored = rows(
+            &t.db,
+            "SELECT f.url FROM frontier f JOIN pages p ON p.url_hash = f.url_hash",
+        )
+        .await;
+        assert!(queued_stored.is_empty(), "{label}: {queued_stored:?}");
+        assert!(
+            !pages.iter().any(|u| u.ends_with("/p/97")),
+            "{label}: the refused page is not stored"
+        );
+        let held = rows(
+            &t.db,
+            "SELECT url FROM frontier WHERE lease_owner = 'w1' AND url LIKE '%/p/97'",
+        )
+        .await;
+        assert_eq!(held.len(), 1, "{label}: the failed batch's lease stays");
+        assert!(
+            pages.len() > 1 && pages.len() < PAGES,
+            "{label}: {} pages before the failure",
+            pages.len()
+        );
+        let before: Vec<(String, i64, String)> =
+            sqlx::query("SELECT url, id, content_hash FROM pages ORDER BY url")
+                .fetch_all(t.db.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+
+        let cure = match t.backend() {
+            kuzet_storage::Backend::Sqlite => "DROP TRIGGER poison",
+            kuzet_storage::Backend::Postgres => "DROP TRIGGER poison ON pages",
+        };
+        sqlx::raw_sql(cure).execute(t.db.pool()).await.unwrap();
+        let second = Arc::new(
+            Crawler::new(
+                t.db.clone(),
+                crawl_config("w2"),
+                Arc::new(KeywordScorer),
+                none.clone(),
+            )
+            .await
+            .unwrap(),
+        );
+        let summary =
+            tokio::time::timeout(Duration::from_secs(60), second.run(std::future::pending()))
+                .await
+                .expect("the resumed crawl finishes")
+                .unwrap();
+        assert_eq!(
+            summary.pages as usize + before.len(),
+            PAGES,
+            "{label}: the resume fetches exactly what was not committed"
+        );
+        let after: Vec<(String, i64, String)> =
+            sqlx::query("SELECT url, id, content_hash FROM pages ORDER BY url")
+                .fetch_all(t.db.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+        assert_eq!(after.len(), PAGES, "{label}");
+        for row in &before {
+            assert!(after.contains(row), "{label}: {row:?} changed or lost");
+        }
+        let twice = rows(
+            &t.db,
+            "SELECT url FROM fetch_log GROUP BY url HAVING COUNT(*) > 1",
+        )
+        .await;
+        assert!(twice.is_empty(), "{label}: committed twice: {twice:?}");
+        let verdicts: Vec<i64> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM verdicts GROUP BY page_id")
+                .fetch_all(t.db.pool())
+                .await
+                .unwrap();
+        assert!(
+            verdicts.len() == PAGES && verdicts.iter().all(|n| *n == 1),
+            "{label}: one verdict per page"
+        );
+        let refetched = rows(
+            &t.db,
+            "SELECT url FROM fetch_log WHERE expired_lease_owner = 'w1'",
+        )
+        .await;
+        assert!(
+            refetched.iter().any(|u| u.ends_with("/p/97")),
+            "{label}: the refused page was fetched again after w1's lease expired"
+        );
         t.cleanup().await.unwrap();
     }
 }
