@@ -95,6 +95,16 @@ async fn web() -> std::net::SocketAddr {
     servers::serve(app).await
 }
 
+/// A crawler scoring with [`KeywordScorer`] that decodes no images.
+async fn keyword_crawler(db: &Db, cfg: CrawlConfig) -> Arc<Crawler> {
+    let no_images = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
+    Arc::new(
+        Crawler::new(db.clone(), cfg, Arc::new(KeywordScorer), no_images)
+            .await
+            .unwrap(),
+    )
+}
+
 async fn rows(db: &Db, sql: &str) -> Vec<String> {
     sqlx::query(sql)
         .fetch_all(db.pool())
@@ -198,30 +208,20 @@ async fn focused_crawl_follows_qr_leads_and_records_every_failure() {
 #[tokio::test]
 async fn a_stopped_run_resumes_without_redoing_work() {
     let addr = web().await;
-    let none = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
     for t in TestDb::all().await.unwrap() {
         let mut cfg = config("w1", None);
         cfg.max_pages = Some(1);
         cfg.concurrency = 1;
-        let first = Crawler::new(t.db.clone(), cfg, Arc::new(KeywordScorer), none.clone())
-            .await
-            .unwrap();
+        let first = keyword_crawler(&t.db, cfg).await;
         first
             .seed(&[Seed::Web(Url::parse(&format!("http://{addr}/")).unwrap())])
             .await
             .unwrap();
-        let s1 = Arc::new(first).run(std::future::pending()).await.unwrap();
+        let s1 = first.run(std::future::pending()).await.unwrap();
         assert_eq!(s1.pages, 1);
         // A second worker process picks up where the first stopped.
-        let second = Crawler::new(
-            t.db.clone(),
-            config("w2", None),
-            Arc::new(KeywordScorer),
-            none.clone(),
-        )
-        .await
-        .unwrap();
-        let s2 = Arc::new(second).run(std::future::pending()).await.unwrap();
+        let second = keyword_crawler(&t.db, config("w2", None)).await;
+        let s2 = second.run(std::future::pending()).await.unwrap();
         assert_eq!(s2.pages, 2, "/a and /news; / is not fetched again");
         let dup = rows(
             &t.db,
@@ -292,7 +292,6 @@ async fn telegram_news_channel_qr_leads_to_the_shop_channel() {
 async fn two_workers_share_the_frontier_without_fetching_twice() {
     const PAGES: usize = 300;
     let hosts = crate::web::start(6, PAGES).await;
-    let none = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
     for t in TestDb::all().await.unwrap() {
         let worker = |name: &str| {
             let mut cfg = config(name, None);
@@ -301,26 +300,8 @@ async fn two_workers_share_the_frontier_without_fetching_twice() {
             cfg.frontier.lease_ms = 30_000;
             cfg
         };
-        let a = Arc::new(
-            Crawler::new(
-                t.db.clone(),
-                worker("wa"),
-                Arc::new(KeywordScorer),
-                none.clone(),
-            )
-            .await
-            .unwrap(),
-        );
-        let b = Arc::new(
-            Crawler::new(
-                t.db.clone(),
-                worker("wb"),
-                Arc::new(KeywordScorer),
-                none.clone(),
-            )
-            .await
-            .unwrap(),
-        );
+        let a = keyword_crawler(&t.db, worker("wa")).await;
+        let b = keyword_crawler(&t.db, worker("wb")).await;
         a.seed(&[Seed::Web(
             Url::parse(&crate::web::page_url(&hosts, 0)).unwrap(),
         )])
@@ -457,7 +438,6 @@ async fn a_failed_batch_commit_stores_none_of_it_and_a_resume_completes() {
     const PAGES: usize = 150;
     const POISON: &str = "%/p/97";
     let hosts = crate::web::start(3, PAGES).await;
-    let none = Arc::new(|_: &[u8]| -> Vec<String> { Vec::new() });
     let crawl_config = |worker: &str| {
         let mut cfg = config(worker, None);
         cfg.max_depth = 64;
@@ -483,16 +463,7 @@ async fn a_failed_batch_commit_stores_none_of_it_and_a_resume_completes() {
             ),
         };
         sqlx::raw_sql(&poison).execute(t.db.pool()).await.unwrap();
-        let first = Arc::new(
-            Crawler::new(
-                t.db.clone(),
-                crawl_config("w1"),
-                Arc::new(KeywordScorer),
-                none.clone(),
-            )
-            .await
-            .unwrap(),
-        );
+        let first = keyword_crawler(&t.db, crawl_config("w1")).await;
         first
             .seed(&[Seed::Web(
                 Url::parse(&crate::web::page_url(&hosts, 0)).unwrap(),
@@ -551,16 +522,7 @@ async fn a_failed_batch_commit_stores_none_of_it_and_a_resume_completes() {
             kuzet_storage::Backend::Postgres => "DROP TRIGGER poison ON pages",
         };
         sqlx::raw_sql(cure).execute(t.db.pool()).await.unwrap();
-        let second = Arc::new(
-            Crawler::new(
-                t.db.clone(),
-                crawl_config("w2"),
-                Arc::new(KeywordScorer),
-                none.clone(),
-            )
-            .await
-            .unwrap(),
-        );
+        let second = keyword_crawler(&t.db, crawl_config("w2")).await;
         let summary =
             tokio::time::timeout(Duration::from_secs(60), second.run(std::future::pending()))
                 .await
