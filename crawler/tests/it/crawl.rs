@@ -105,6 +105,17 @@ async fn keyword_crawler(db: &Db, cfg: CrawlConfig) -> Arc<Crawler> {
     )
 }
 
+/// Every stored page as `(url, id, content_hash)`, by URL.
+async fn stored_pages(db: &Db) -> Vec<(String, i64, String)> {
+    sqlx::query("SELECT url, id, content_hash FROM pages ORDER BY url")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
 async fn rows(db: &Db, sql: &str) -> Vec<String> {
     sqlx::query(sql)
         .fetch_all(db.pool())
@@ -508,14 +519,7 @@ async fn a_failed_batch_commit_stores_none_of_it_and_a_resume_completes() {
             "{label}: {} pages before the failure",
             pages.len()
         );
-        let before: Vec<(String, i64, String)> =
-            sqlx::query("SELECT url, id, content_hash FROM pages ORDER BY url")
-                .fetch_all(t.db.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2)))
-                .collect();
+        let before = stored_pages(&t.db).await;
 
         let cure = match t.backend() {
             kuzet_storage::Backend::Sqlite => "DROP TRIGGER poison",
@@ -533,14 +537,7 @@ async fn a_failed_batch_commit_stores_none_of_it_and_a_resume_completes() {
             PAGES,
             "{label}: the resume fetches exactly what was not committed"
         );
-        let after: Vec<(String, i64, String)> =
-            sqlx::query("SELECT url, id, content_hash FROM pages ORDER BY url")
-                .fetch_all(t.db.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2)))
-                .collect();
+        let after = stored_pages(&t.db).await;
         assert_eq!(after.len(), PAGES, "{label}");
         for row in &before {
             assert!(after.contains(row), "{label}: {row:?} changed or lost");
