@@ -837,12 +837,14 @@ impl Crawler {
         let mut tx = self.db.begin_write_on(turn.conn()).await?;
         let leases: Vec<&Lease> = batch.iter().map(|f| &f.lease).collect();
         let held = frontier::held_in(&mut tx, self.db.backend(), &leases, &worker).await?;
+        // Whether a result may be stored: its lease is still this worker's.
+        let holds = |f: &Finished| held.contains(&f.lease.id);
         let mut lost = 0;
         let records: Vec<FetchRecord<'_>> = batch
             .iter()
             .map(|f| {
                 let record = self.fetch_record(&worker, &f.lease, &f.outcome);
-                if held.contains(&f.lease.id) {
+                if holds(f) {
                     record
                 } else {
                     lost += 1;
@@ -856,10 +858,9 @@ impl Crawler {
             .collect();
         store::log_fetches(&mut tx, &records).await?;
         drop(records);
-        let kept = |f: &&mut Finished| held.contains(&f.lease.id);
         let pages: Vec<&PageRecord> = batch
             .iter()
-            .filter(|f| held.contains(&f.lease.id))
+            .filter(|f| holds(f))
             .filter_map(|f| match &f.outcome {
                 Outcome::Page { record, .. } => Some(&**record),
                 _ => None,
@@ -869,7 +870,7 @@ impl Crawler {
         drop(pages);
         let mut stored = Vec::new();
         let mut verdicts = Vec::new();
-        for f in batch.iter_mut().filter(kept) {
+        for f in batch.iter_mut().filter(|f| holds(f)) {
             match &mut f.outcome {
                 Outcome::Page { score, links, .. } => {
                     let page_id = page_ids
@@ -911,7 +912,7 @@ impl Crawler {
         store::save_verdicts(&mut tx, &verdict_rows).await?;
         let links: Vec<&NewUrl> = batch
             .iter()
-            .filter(|f| held.contains(&f.lease.id))
+            .filter(|f| holds(f))
             .flat_map(|f| match &f.outcome {
                 Outcome::Page { links, .. } | Outcome::Image { links, .. } => links.as_slice(),
                 Outcome::Failed(_) => &[],
