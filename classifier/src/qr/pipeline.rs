@@ -180,6 +180,9 @@ impl<'a> Pyramid<'a> {
 /// integer arithmetic.
 fn upscale2(img: &GrayImage) -> GrayImage {
     let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return GrayImage::new(img.width() * 2, img.height() * 2);
+    }
     let px = img.as_raw();
     // Horizontal pass: weights ×4.
     let mut wide = vec![0u16; w * 2 * h];
@@ -306,5 +309,6 @@ mod tests {
         }
         let one = upscale2(&GrayImage::from_pixel(1, 1, image::Luma([77])));
         assert_eq!(one.as_raw(), &vec![77u8; 4]);
+        assert_eq!(upscale2(&GrayImage::new(0, 5)).dimensions(), (0, 10));
     }
 }
