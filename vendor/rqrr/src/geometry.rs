@@ -44,10 +44,22 @@ impl Perspective {
         Some(Perspective(c))
     }
 
+    #[inline]
     pub fn map(&self, u: f64, v: f64) -> Point {
         let den = self.0[6] * u + self.0[7] * v + 1.0f64;
         let x = (self.0[0] * u + self.0[1] * v + self.0[2]) / den;
         let y = (self.0[3] * u + self.0[4] * v + self.0[5]) / den;
+
+        // kuzet patch: the common case, both coordinates well inside i32, rounds straight to
+        // i32 without branches (same integers as the path below, whose asserts cannot fail
+        // there); anything else, NaN included, takes the path below unchanged.
+        const LIMIT: f64 = i32::MAX as f64;
+        if x.abs() < LIMIT && y.abs() < LIMIT {
+            return Point {
+                x: round_half_away_i32(x),
+                y: round_half_away_i32(y),
+            };
+        }
 
         // kuzet patch: `f64::round` is a libm call on baseline x86-64 and this is the hottest
         // line of the perspective search; `round_half_away` gives the same value inline.
@@ -343,8 +355,70 @@ fn round_half_away(v: f64) -> f64 {
     }
 }
 
+/// `v.round() as i32` for |v| < `i32::MAX`: truncate, then step by the exact fraction.
+/// (kuzet patch.)
+#[inline]
+fn round_half_away_i32(v: f64) -> i32 {
+    let t = v as i32;
+    let frac = v - f64::from(t);
+    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
+}
+
 #[cfg(test)]
 mod round_tests {
+    #[test]
+    fn round_half_away_i32_matches_f64_round() {
+        let special = [
+            0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994,
+            -0.49999999999999994, 2147483646.5, -2147483646.5, 2147483646.9, -2147483646.9,
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let randoms = (0..100_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x as i64 as f64) / 4.3e9
+        });
+        for v in special.into_iter().chain(randoms) {
+            assert!(v.abs() < i32::MAX as f64);
+            assert_eq!(super::round_half_away_i32(v), v.round() as i32, "{v}");
+        }
+    }
+
+    /// The fast path of `Perspective::map` gives the points upstream's code gives.
+    #[test]
+    fn map_matches_upstream_rounding() {
+        let mut x: u64 = 0x0123_4567_89AB_CDEF;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x as i64 as f64) / 9.2e18
+        };
+        for _ in 0..20_000 {
+            let c = [
+                next() * 40.0,
+                next() * 40.0,
+                next() * 2000.0,
+                next() * 40.0,
+                next() * 40.0,
+                next() * 2000.0,
+                next() * 0.01,
+                next() * 0.01,
+            ];
+            let p = super::Perspective(c);
+            let (u, v) = (next() * 180.0, next() * 180.0);
+            let den = c[6] * u + c[7] * v + 1.0f64;
+            let ex = (c[0] * u + c[1] * v + c[2]) / den;
+            let ey = (c[3] * u + c[4] * v + c[5]) / den;
+            if ex.abs() > 1e9 || ey.abs() > 1e9 {
+                continue;
+            }
+            let got = p.map(u, v);
+            assert_eq!((got.x, got.y), (ex.round() as i32, ey.round() as i32));
+        }
+    }
+
     #[test]
     fn round_half_away_matches_f64_round() {
         let special = [
