@@ -447,10 +447,9 @@ where
 {
     const OFFSETS: [f64; 3] = [0.3f64, 0.5f64, 0.7f64];
     let mut score = 0;
-    #[allow(clippy::needless_range_loop)]
-    for v in 0..3 {
-        for u in 0..3 {
-            let p = perspective.map(x as f64 + OFFSETS[u], y as f64 + OFFSETS[v]);
+    // kuzet patch: the nine samples from one `map_3x3` (same points as nine `map` calls).
+    for p in perspective.map_3x3(x as f64, y as f64, OFFSETS) {
+        {
             if !(p.y < 0 || p.y as usize >= img.height() || p.x < 0 || p.x as usize >= img.width())
             {
                 if PixelColor::White != img.get_pixel_at_point(p) {
