@@ -198,6 +198,12 @@ pub struct QrArgs {
     /// Largest accepted image in pixels (width × height).
     #[arg(long, default_value_t = 50_000_000)]
     pub max_pixels: u64,
+    /// Most decoding passes per image, cheapest first (default 10; 14 runs the whole table).
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<usize>,
+    /// Most pixels scanned per image over all passes (default 16,000,000).
+    #[arg(long, value_name = "N")]
+    pub max_pixels_scanned: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -113,6 +113,10 @@ pub struct CrawlSection {
     pub max_image_bytes: u64,
     /// Largest image handed to the QR decoder, in pixels (width × height).
     pub max_image_pixels: u64,
+    /// Most QR decoding passes per image (the pipeline's attempt table, cheapest first).
+    pub qr_max_attempts: u64,
+    /// Most pixels the QR decoder scans per image over all its passes.
+    pub qr_max_pixels_scanned: u64,
     /// Most redirects followed per fetch.
     pub max_redirects: u64,
     /// TCP (or proxy) connect timeout.
@@ -157,6 +161,7 @@ impl Default for CrawlSection {
     fn default() -> Self {
         let fetch = kuzet_crawler::FetchLimits::default();
         let qr = kuzet_classifier::qr::Limits::default();
+        let qr_opts = kuzet_classifier::qr::QrOptions::default();
         let policy = kuzet_crawler::politeness::HostPolicy::default();
         let crawl = kuzet_crawler::crawl::CrawlConfig::default();
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -168,6 +173,8 @@ impl Default for CrawlSection {
             max_body_bytes: fetch.max_body_bytes,
             max_image_bytes: qr.max_bytes as u64,
             max_image_pixels: qr.max_pixels,
+            qr_max_attempts: qr_opts.max_attempts as u64,
+            qr_max_pixels_scanned: qr_opts.max_pixels_scanned,
             max_redirects: fetch.max_redirects as u64,
             connect_timeout_ms: ms(fetch.connect_timeout),
             read_timeout_ms: ms(fetch.read_timeout),

@@ -84,6 +84,12 @@ pub struct LimitArgs {
     /// Largest image decoded for QR codes, in pixels.
     #[arg(long, value_name = "N")]
     pub max_image_pixels: Option<u64>,
+    /// Most QR decoding passes per image.
+    #[arg(long, value_name = "N")]
+    pub qr_max_attempts: Option<u64>,
+    /// Most pixels the QR decoder scans per image over all passes.
+    #[arg(long, value_name = "N")]
+    pub qr_max_pixels_scanned: Option<u64>,
     /// Most redirects per fetch.
     #[arg(long, value_name = "N")]
     pub max_redirects: Option<u64>,
@@ -144,6 +150,8 @@ impl CrawlArgs {
         set(&mut c.max_body_bytes, l.max_body_bytes);
         set(&mut c.max_image_bytes, l.max_image_bytes);
         set(&mut c.max_image_pixels, l.max_image_pixels);
+        set(&mut c.qr_max_attempts, l.qr_max_attempts);
+        set(&mut c.qr_max_pixels_scanned, l.qr_max_pixels_scanned);
         set(&mut c.max_redirects, l.max_redirects);
         set(&mut c.connect_timeout_ms, l.connect_timeout_ms);
         set(&mut c.read_timeout_ms, l.read_timeout_ms);
@@ -229,6 +237,8 @@ pub fn crawl_settings(c: &CrawlSection) -> anyhow::Result<(CrawlConfig, QrOption
     let mut qr = QrOptions::default();
     qr.limits.max_bytes = usize_of(c.max_image_bytes);
     qr.limits.max_pixels = c.max_image_pixels;
+    qr.max_attempts = usize_of(c.qr_max_attempts);
+    qr.max_pixels_scanned = c.qr_max_pixels_scanned;
     Ok((config, qr))
 }
 
@@ -460,6 +470,8 @@ mod tests {
             max_body_bytes = 1000
             max_image_bytes = 2000
             max_image_pixels = 3000
+            qr_max_attempts = 3
+            qr_max_pixels_scanned = 4000
             max_redirects = 2
             connect_timeout_ms = 111
             read_timeout_ms = 222
@@ -485,6 +497,7 @@ mod tests {
         assert_eq!(l.read_timeout, Duration::from_millis(222));
         assert_eq!(l.total_timeout, Duration::from_millis(333));
         assert_eq!((qr.limits.max_bytes, qr.limits.max_pixels), (2000, 3000));
+        assert_eq!((qr.max_attempts, qr.max_pixels_scanned), (3, 4000));
         assert!(cfg.fetch.allow_private_addresses);
         assert_eq!(
             cfg.fetch.socks_proxy.as_deref(),
@@ -532,7 +545,7 @@ mod tests {
             ),
             (None, None, d.max_depth, d.concurrency)
         );
-        assert_eq!(qr.limits, kuzet_classifier::qr::Limits::default());
+        assert_eq!(qr, kuzet_classifier::qr::QrOptions::default());
     }
 
     /// Flags override their keys; keys without a flag keep the configured value.

@@ -17,13 +17,18 @@ const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "webp", "bmp"]
 
 pub fn run(args: QrArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     quiet_rqrr_panics();
+    let defaults = QrOptions::default();
     let opts = QrOptions {
         limits: Limits {
             max_bytes: args.max_bytes,
             max_pixels: args.max_pixels,
             ..Limits::default()
         },
-        ..QrOptions::default()
+        max_attempts: args.max_attempts.unwrap_or(defaults.max_attempts),
+        max_pixels_scanned: args
+            .max_pixels_scanned
+            .unwrap_or(defaults.max_pixels_scanned),
+        ..defaults
     };
     for path in &args.paths {
         for item in expand(path) {

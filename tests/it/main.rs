@@ -12,6 +12,7 @@ mod hostile;
 #[path = "../support/http_request.rs"]
 mod http_request;
 mod ocr;
+mod qr;
 mod report;
 mod serve;
 mod takedown;
