@@ -122,6 +122,14 @@ struct GateSet {
 /// How far [`Engine::search_start`] walks back over a run of bytes before giving up on it.
 const MAX_RUN_WALK: usize = 1024;
 
+/// A regex's junction literal set, with its own searcher.
+#[derive(Debug, Clone)]
+struct Junction {
+    ac: AhoCorasick,
+    before: usize,
+    bytes: gate::ByteSet,
+}
+
 /// Where a gate literal that does not occur "starts".
 const ABSENT: u32 = u32::MAX;
 
@@ -148,6 +156,9 @@ pub struct Engine {
     n_terms: usize,
     pass: Option<OnePass>,
     regexes: Vec<Regex>,
+    /// For each regex: its junction literals (see [`gate::junction_set`]), searched in the text
+    /// only when its gate is open.
+    junctions: Vec<Option<Junction>>,
     /// For each regex: (rule, global pattern slot).
     regex_rules: Vec<(u32, u32)>,
     indicator_rules: Vec<(u32, IndicatorKind)>,
@@ -293,6 +304,23 @@ impl Engine {
                 max_len: all.iter().map(Vec::len).max().unwrap_or(0),
             })
         };
+        let junctions = regex_src
+            .iter()
+            .map(|p| {
+                let Some(set) = gate::junction_set(p) else {
+                    return Ok(None);
+                };
+                let Some(before) = set.before else {
+                    return Ok(None);
+                };
+                let ac = AhoCorasick::new(&set.lits).map_err(|e| err(p, e.to_string()))?;
+                Ok(Some(Junction {
+                    ac,
+                    before,
+                    bytes: set.bytes,
+                }))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         let regexes = regex_src
             .iter()
             .map(|p| {
@@ -308,6 +336,7 @@ impl Engine {
             n_terms: n_terms as usize,
             pass,
             regexes,
+            junctions,
             regex_rules,
             indicator_rules,
             n_rules: set.rules.len(),
@@ -421,7 +450,9 @@ impl Engine {
     /// of the run of `bytes` ending at `o`, which is at or after the start of the run ending at
     /// `f` (a run reaching back over `f` is the run of `f`). So no match starts before the largest
     /// of these bounds, and `find_at` from there (look-around still sees the whole text) finds
-    /// the same leftmost match as `find` from 0.
+    /// the same leftmost match as `find` from 0. A junction set (searched here, not in the one
+    /// pass) is bounded the same way from its first occurrence at or after the bound so far:
+    /// the occurrence inside the leftmost match is there too.
     fn search_start(&self, text: &str, found: &Found, i: usize) -> Option<usize> {
         let Some(sets) = self.pass.as_ref().and_then(|p| p.sets.get(i)) else {
             return Some(0);
@@ -438,23 +469,20 @@ impl Engine {
             if f == ABSENT {
                 return None;
             }
-            let f = f as usize;
-            let mut lo = match set.before {
-                Some(b) => f.saturating_sub(b),
-                None => 0,
-            }
-            .max(from);
-            // The run of `bytes` ending at `f`, walked back at most `MAX_RUN_WALK` bytes (when the
-            // walk stops early, the run's start is unknown and only `lo` bounds the match).
-            let floor = lo.max(f.saturating_sub(MAX_RUN_WALK));
-            let mut run = f;
-            while run > floor && set.bytes.contains(bytes[run - 1]) {
-                run -= 1;
-            }
-            if run > floor || run == lo {
-                lo = run;
-            }
-            from = lo;
+            from = bounded_start(
+                bytes,
+                f as usize,
+                set.before.unwrap_or(usize::MAX),
+                &set.bytes,
+                from,
+            );
+        }
+        if let Some(j) = self.junctions.get(i).and_then(Option::as_ref) {
+            // The first occurrence at or after `from` (an occurrence inside a match is there).
+            let f =
+                j.ac.find(Input::new(bytes).span(from..bytes.len()))?
+                    .start();
+            from = bounded_start(bytes, f, j.before, &j.bytes, from);
         }
         while !text.is_char_boundary(from) {
             from -= 1;
@@ -545,6 +573,19 @@ impl Engine {
             }
         }
     }
+}
+
+/// The largest of `from`, `f - before` and the start of the run of `bytes` ending at `f`
+/// (walked back at most [`MAX_RUN_WALK`] bytes: when the walk stops early, the run's start is
+/// unknown and gives no bound).
+fn bounded_start(bytes: &[u8], f: usize, before: usize, set: &gate::ByteSet, from: usize) -> usize {
+    let lo = f.saturating_sub(before).max(from);
+    let floor = lo.max(f.saturating_sub(MAX_RUN_WALK));
+    let mut run = f;
+    while run > floor && set.contains(bytes[run - 1]) {
+        run -= 1;
+    }
+    if run > floor || run == lo { run } else { lo }
 }
 
 /// Independent walks [`walk`] interleaves: each DFA step waits for the previous step's table

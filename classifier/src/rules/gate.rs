@@ -83,6 +83,86 @@ pub(crate) fn required_sets(pattern: &str) -> Vec<Required> {
     sets
 }
 
+/// For a pattern none of whose [`required_sets`] bounds where a match starts: the best set of
+/// literals across the junctions of its top-level concatenation (see [`junctions`]), if any.
+/// Such literals are short and frequent, so the engine searches for them only when the
+/// pattern's gate is open, not in the one pass.
+pub(crate) fn junction_set(pattern: &str) -> Option<Required> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
+    if required_sets(pattern).iter().any(|s| s.before.is_some()) {
+        return None;
+    }
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    junctions(parts)
+        .into_iter()
+        .filter(|s| s.before.is_some())
+        .max_by_key(quality)
+}
+
+/// Bytes kept of the left and right side of a junction literal, tried in this order.
+const JUNCTION_SIDES: [(usize, usize); 4] = [(2, 2), (1, 2), (2, 1), (1, 3)];
+
+/// Literals across the junctions of a concatenation: every match of `left · right` is a match
+/// of `left` (ending with one of its suffix literals) followed by a match of `right` (starting
+/// with one of its prefix literals), so it contains `suffix · prefix` for some pair, starting at
+/// most `maximum_len(left)` bytes into the match, with only bytes of `left` before it. Parts
+/// made of short pieces (`[0-9][ ]?г`) yield literals long enough to search for this way.
+fn junctions(parts: &[Hir]) -> Vec<Required> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut out = Vec::new();
+    for j in 1..parts.len() {
+        let left = Hir::concat(parts[..j].to_vec());
+        let right = Hir::concat(parts[j..].to_vec());
+        let suffixes = Extractor::new().kind(ExtractKind::Suffix).extract(&left);
+        let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(&right);
+        let (Some(suffixes), Some(prefixes)) = (suffixes.literals(), prefixes.literals()) else {
+            continue;
+        };
+        // The longest sides that keep the set small, every literal long enough to search for.
+        let lits = JUNCTION_SIDES.iter().find_map(|&(keep_left, keep_right)| {
+            let sl = distinct(suffixes.iter().map(|l| {
+                let b = l.as_bytes();
+                &b[b.len().saturating_sub(keep_left)..]
+            }));
+            let pl = distinct(prefixes.iter().map(|l| {
+                let b = l.as_bytes();
+                &b[..b.len().min(keep_right)]
+            }));
+            if sl.is_empty() || pl.is_empty() || sl.len() * pl.len() > MAX_SET {
+                return None;
+            }
+            let lits: LiteralSet = sl
+                .iter()
+                .flat_map(|l| pl.iter().map(|r| [l.as_slice(), r.as_slice()].concat()))
+                .collect();
+            lits.iter()
+                .all(|l| l.len() >= MIN_LITERAL_BYTES)
+                .then_some(lits)
+        });
+        if let Some(lits) = lits {
+            out.push(Required {
+                lits,
+                before: left.properties().maximum_len(),
+                bytes: bytes_of(&left),
+            });
+        }
+    }
+    out
+}
+
+/// The distinct byte strings of `items`, sorted.
+fn distinct<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = items.map(<[u8]>::to_vec).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// A set's quality: its shortest literal, then fewer literals.
 fn quality(set: &Required) -> (usize, std::cmp::Reverse<usize>) {
     (
@@ -252,6 +332,24 @@ mod tests {
         // Optional parts and large classes require nothing; digits are too short to gate on.
         assert!(sets("[0-9]+[ ]?(?:мин)?").is_empty());
         assert_eq!(sets("(?:[0-9]+|пят)[ ]?мин"), vec![vec!["мин"]]);
+    }
+
+    #[test]
+    fn junctions_join_short_pieces() {
+        let j =
+            junction_set("(?:[1-3]|пол)[ ]?(?:г|гр)(?:[^a]|$)[^\n]*тг").expect("a junction set");
+        let lits: Vec<String> = j
+            .lits
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        // Each side keeps two bytes: `пол` leaves its last letter, `г` (two bytes) is whole.
+        for w in ["1г", "2г", "3г", "лг"] {
+            assert!(lits.contains(&w.to_string()), "{lits:?}");
+        }
+        assert!(j.before.is_some_and(|b| b <= 7), "{:?}", j.before);
+        // A pattern with a bounded required set needs none.
+        assert!(junction_set("(?:[1-3]|пол)[ ]?(?:г|гр)тенге").is_none());
     }
 
     #[test]
