@@ -102,17 +102,42 @@ struct OnePass {
     /// Per automaton pattern: the gate literal id, or [`NONE`].
     gate: Vec<u32>,
     n_gates: usize,
-    /// Per regex: its required sets, each a list of gate literal ids.
-    sets: Vec<Vec<Vec<u32>>>,
+    /// Per regex: its required sets.
+    sets: Vec<Vec<GateSet>>,
     /// Length in bytes of the longest pattern: how far the lanes of [`walk`] overlap.
     max_len: usize,
 }
 
+/// One required literal set of a regex (see [`gate::Required`]).
+#[derive(Debug, Clone)]
+struct GateSet {
+    /// Gate literal ids; one of them occurs in every match.
+    ids: Vec<u32>,
+    /// How many bytes before that literal a match can start (None: unbounded).
+    before: Option<usize>,
+    /// The bytes a match can hold before that literal.
+    bytes: gate::ByteSet,
+}
+
+/// How far [`Engine::search_start`] walks back over a run of bytes before giving up on it.
+const MAX_RUN_WALK: usize = 1024;
+
+/// A regex's junction literal set, with its own searcher.
+#[derive(Debug, Clone)]
+struct Junction {
+    ac: AhoCorasick,
+    before: usize,
+    bytes: gate::ByteSet,
+}
+
+/// Where a gate literal that does not occur "starts".
+const ABSENT: u32 = u32::MAX;
+
 /// What the one pass found: term matches `(start, end, slot)` in leftmost-longest order, and
-/// per gate literal whether it occurs.
+/// per gate literal the start of its first occurrence ([`ABSENT`] when it does not occur).
 struct Found {
     terms: Vec<(u32, u32, u32)>,
-    gates: Vec<bool>,
+    gates: Vec<u32>,
 }
 
 /// The rule terms of the main literals (their patterns live in [`OnePass`]).
@@ -131,6 +156,9 @@ pub struct Engine {
     n_terms: usize,
     pass: Option<OnePass>,
     regexes: Vec<Regex>,
+    /// For each regex: its junction literals (see [`gate::junction_set`]), searched in the text
+    /// only when its gate is open.
+    junctions: Vec<Option<Junction>>,
     /// For each regex: (rule, global pattern slot).
     regex_rules: Vec<(u32, u32)>,
     indicator_rules: Vec<(u32, IndicatorKind)>,
@@ -212,6 +240,7 @@ impl Engine {
             let mut sets = Vec::new();
             for set in gate::required_sets(p) {
                 let ids = set
+                    .lits
                     .into_iter()
                     .map(|lit| {
                         *gate_index.entry(lit.clone()).or_insert_with(|| {
@@ -220,7 +249,11 @@ impl Engine {
                         })
                     })
                     .collect();
-                sets.push(ids);
+                sets.push(GateSet {
+                    ids,
+                    before: set.before,
+                    bytes: set.bytes,
+                });
             }
             gate_sets.push(sets);
         }
@@ -271,6 +304,23 @@ impl Engine {
                 max_len: all.iter().map(Vec::len).max().unwrap_or(0),
             })
         };
+        let junctions = regex_src
+            .iter()
+            .map(|p| {
+                let Some(set) = gate::junction_set(p) else {
+                    return Ok(None);
+                };
+                let Some(before) = set.before else {
+                    return Ok(None);
+                };
+                let ac = AhoCorasick::new(&set.lits).map_err(|e| err(p, e.to_string()))?;
+                Ok(Some(Junction {
+                    ac,
+                    before,
+                    bytes: set.bytes,
+                }))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         let regexes = regex_src
             .iter()
             .map(|p| {
@@ -286,6 +336,7 @@ impl Engine {
             n_terms: n_terms as usize,
             pass,
             regexes,
+            junctions,
             regex_rules,
             indicator_rules,
             n_rules: set.rules.len(),
@@ -332,10 +383,10 @@ impl Engine {
         });
         if !self.regexes.is_empty() {
             for (i, re) in self.regexes.iter().enumerate() {
-                if !self.gate_open(&found, i) {
+                let Some(from) = self.search_start(text, &found, i) else {
                     continue;
-                }
-                if let Some(m) = re.find(text) {
+                };
+                if let Some(m) = re.find_at(text, from) {
                     let (rule, slot) = self.regex_rules[i];
                     note(&mut seen, &mut hits, rule, slot, Some(m.range()));
                 }
@@ -368,19 +419,20 @@ impl Engine {
         };
         let dfa = &pass.dfa;
         let mut terms: Vec<(u32, u32, u32)> = Vec::new();
-        let mut gates = vec![false; pass.n_gates];
+        let mut gates = vec![ABSENT; pass.n_gates];
         walk::<LANES>(dfa, text.as_bytes(), pass.max_len, |sid, end| {
             for k in 0..dfa.match_len(sid) {
                 let pid = dfa.match_pattern(sid, k);
                 let p = pid.as_usize();
+                let start = (end - dfa.pattern_len(pid)) as u32;
                 let t = pass.term[p];
                 if t != NONE {
-                    let start = end - dfa.pattern_len(pid);
-                    terms.push((start as u32, end as u32, t));
+                    terms.push((start, end as u32, t));
                 }
                 let g = pass.gate[p];
                 if g != NONE {
-                    gates[g as usize] = true;
+                    let first = &mut gates[g as usize];
+                    *first = (*first).min(start);
                 }
             }
         });
@@ -389,15 +441,66 @@ impl Engine {
         Found { terms, gates }
     }
 
+    /// Where regex `i` must start searching to find its leftmost match, or None when it cannot
+    /// match (one of its required literal sets does not occur).
+    ///
+    /// Every match holds a literal of each set, at most `before` bytes after its start and with
+    /// only `bytes` in between. With `f` the first occurrence of the set, a match using an
+    /// occurrence `o >= f` starts at or after `o - before >= f - before`, and at or after the start
+    /// of the run of `bytes` ending at `o`, which is at or after the start of the run ending at
+    /// `f` (a run reaching back over `f` is the run of `f`). So no match starts before the largest
+    /// of these bounds, and `find_at` from there (look-around still sees the whole text) finds
+    /// the same leftmost match as `find` from 0. A junction set (searched here, not in the one
+    /// pass) is bounded the same way from its first occurrence at or after the bound so far:
+    /// the occurrence inside the leftmost match is there too.
+    fn search_start(&self, text: &str, found: &Found, i: usize) -> Option<usize> {
+        let Some(sets) = self.pass.as_ref().and_then(|p| p.sets.get(i)) else {
+            return Some(0);
+        };
+        let bytes = text.as_bytes();
+        let mut from = 0usize;
+        for set in sets {
+            let f = set
+                .ids
+                .iter()
+                .map(|&id| found.gates.get(id as usize).copied().unwrap_or(ABSENT))
+                .min()
+                .unwrap_or(ABSENT);
+            if f == ABSENT {
+                return None;
+            }
+            from = bounded_start(
+                bytes,
+                f as usize,
+                set.before.unwrap_or(usize::MAX),
+                &set.bytes,
+                from,
+            );
+        }
+        if let Some(j) = self.junctions.get(i).and_then(Option::as_ref) {
+            // The first occurrence at or after `from` (an occurrence inside a match is there).
+            let f =
+                j.ac.find(Input::new(bytes).span(from..bytes.len()))?
+                    .start();
+            from = bounded_start(bytes, f, j.before, &j.bytes, from);
+        }
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        Some(from)
+    }
+
     /// Whether regex `i` may match: each of its required literal sets occurs in the text.
+    #[cfg(test)]
     fn gate_open(&self, found: &Found, i: usize) -> bool {
         self.pass
             .as_ref()
             .and_then(|p| p.sets.get(i))
             .is_none_or(|sets| {
                 sets.iter().all(|set| {
-                    set.iter()
-                        .any(|&id| found.gates.get(id as usize) == Some(&true))
+                    set.ids
+                        .iter()
+                        .any(|&id| found.gates.get(id as usize).is_some_and(|&g| g != ABSENT))
                 })
             })
     }
@@ -470,6 +573,19 @@ impl Engine {
             }
         }
     }
+}
+
+/// The largest of `from`, `f - before` and the start of the run of `bytes` ending at `f`
+/// (walked back at most [`MAX_RUN_WALK`] bytes: when the walk stops early, the run's start is
+/// unknown and gives no bound).
+fn bounded_start(bytes: &[u8], f: usize, before: usize, set: &gate::ByteSet, from: usize) -> usize {
+    let lo = f.saturating_sub(before).max(from);
+    let floor = lo.max(f.saturating_sub(MAX_RUN_WALK));
+    let mut run = f;
+    while run > floor && set.contains(bytes[run - 1]) {
+        run -= 1;
+    }
+    if run > floor || run == lo { run } else { lo }
 }
 
 /// Independent walks [`walk`] interleaves: each DFA step waits for the previous step's table
@@ -645,6 +761,72 @@ mod tests {
                 assert!(re.find(text).is_none(), "gate closed on a match: {text:?}");
             }
         }
+        same_regex_matches(c, text);
+    }
+
+    /// Each regex searched from [`Engine::search_start`] finds exactly what `find` from the
+    /// start of the text finds (the engine before the search start existed).
+    fn same_regex_matches(c: &Classifier, text: &str) {
+        let e = c.engine();
+        let found = e.one_pass(text);
+        for (i, re) in e.regexes().iter().enumerate() {
+            let want = re.find(text).map(|m| m.range());
+            let start = e.search_start(text, &found, i);
+            let got = start.and_then(|f| re.find_at(text, f)).map(|m| m.range());
+            assert_eq!(got, want, "{} from {start:?} on {text:?}", re.as_str());
+        }
+    }
+
+    #[test]
+    fn search_start_finds_the_same_match_on_the_corpus() {
+        let (c, _) = &*SETUP;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/corpus/pages-dev/pages");
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let mut pages = Vec::new();
+        for e in rd.flatten() {
+            let Ok(bytes) = std::fs::read(e.path()) else {
+                continue;
+            };
+            let text = crate::html::extract(&crate::decode::decode(&bytes, None).text).text();
+            let norm = c.normalizer().normalize(&text).text().to_string();
+            same_regex_matches(c, &norm);
+            pages.push(norm);
+        }
+        // And on all pages joined, as `rules/engine` benchmarks it.
+        same_regex_matches(c, &pages.join("\n"));
+    }
+
+    #[test]
+    fn search_start_skips_to_the_literal() {
+        let (c, _) = &*SETUP;
+        let e = c.engine();
+        let text = format!("{}1 000 тг за клад", "слово ".repeat(50));
+        let found = e.one_pass(&text);
+        let i = e
+            .regexes()
+            .iter()
+            .position(|r| r.as_str().starts_with("(?:₸|тг|тенге)[ ]?за"))
+            .expect("the dropper pattern");
+        assert_eq!(e.search_start(&text, &found, i), text.find("тг"));
+        // Digit-led: the run of digits and spaces before `тг` is part of the bound.
+        let j = e
+            .regexes()
+            .iter()
+            .position(|r| r.as_str().starts_with("[0-9]{1,3}(?:[  .]?[0-9]{3})+"))
+            .expect("the price pattern");
+        let price = format!("{}цена 1 000 тг за 1г", "слово ".repeat(50));
+        let found = e.one_pass(&price);
+        assert_eq!(e.search_start(&price, &found, j), price.find(" 1 000"));
+        same_regex_matches(c, &text);
+        same_regex_matches(c, &price);
+        // A run longer than the walk: the bound falls back to what is known (here the start).
+        let long = format!("слово 1{} тг за 1г", " 000".repeat(MAX_RUN_WALK));
+        let found = e.one_pass(&long);
+        assert_eq!(e.search_start(&long, &found, j), Some(0));
+        same_regex_matches(c, &long);
     }
 
     static SETUP: std::sync::LazyLock<(Classifier, Reference)> = std::sync::LazyLock::new(setup);
@@ -713,6 +895,17 @@ mod tests {
         ) {
             let (c, _) = &*SETUP;
             same_walks(c, &words.concat());
+        }
+
+        #[test]
+        fn search_start_finds_the_same_match_random(
+            words in proptest::collection::vec(
+                "(мин|минут|после|посл|оплат|оплата|адрес|мекенжаи|adres|пят|десят|пару|фото|координат|точк|без|бес|встреч|контакт|кездесусиз|сразу|приходит|клад|закладк|по|во|всех|в|каждом|город|район|пол|г|гр|грамм|грам|шт|тг|₸|тенге|т\\.|тнг|за|каждии|курьер|алфа|сол|кристалл|меф|❄|💎|🌿|[«»\"„“”]|[0-9]{1,4}|[а-я]{1,3}|[a-z]{1,3}|[ .,:/()\n\u{A0}\\-—=])",
+                0..80,
+            ),
+        ) {
+            let (c, _) = &*SETUP;
+            same_regex_matches(c, &words.concat());
         }
 
         #[test]
