@@ -160,7 +160,6 @@ pub struct CrawlSection {
 impl Default for CrawlSection {
     fn default() -> Self {
         let fetch = kuzet_crawler::FetchLimits::default();
-        let qr = kuzet_classifier::qr::Limits::default();
         let qr_opts = kuzet_classifier::qr::QrOptions::default();
         let policy = kuzet_crawler::politeness::HostPolicy::default();
         let crawl = kuzet_crawler::crawl::CrawlConfig::default();
@@ -171,8 +170,8 @@ impl Default for CrawlSection {
             socks_proxy: "socks5h://127.0.0.1:9050".into(),
             user_agent: fetch.user_agent,
             max_body_bytes: fetch.max_body_bytes,
-            max_image_bytes: qr.max_bytes as u64,
-            max_image_pixels: qr.max_pixels,
+            max_image_bytes: qr_opts.limits.max_bytes as u64,
+            max_image_pixels: qr_opts.limits.max_pixels,
             qr_max_attempts: qr_opts.max_attempts as u64,
             qr_max_pixels_scanned: qr_opts.max_pixels_scanned,
             max_redirects: fetch.max_redirects as u64,

@@ -585,7 +585,7 @@ fn bounded_start(bytes: &[u8], f: usize, before: usize, set: &gate::ByteSet, fro
     while run > floor && set.contains(bytes[run - 1]) {
         run -= 1;
     }
-    if run > floor || run == lo { run } else { lo }
+    if run > floor { run } else { lo }
 }
 
 /// Independent walks [`walk`] interleaves: each DFA step waits for the previous step's table

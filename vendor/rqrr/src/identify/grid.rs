@@ -449,14 +449,12 @@ where
     let mut score = 0;
     // kuzet patch: the nine samples from one `map_3x3` (same points as nine `map` calls).
     for p in perspective.map_3x3(x as f64, y as f64, OFFSETS) {
+        if !(p.y < 0 || p.y as usize >= img.height() || p.x < 0 || p.x as usize >= img.width())
         {
-            if !(p.y < 0 || p.y as usize >= img.height() || p.x < 0 || p.x as usize >= img.width())
-            {
-                if PixelColor::White != img.get_pixel_at_point(p) {
-                    score += 1
-                } else {
-                    score -= 1
-                }
+            if PixelColor::White != img.get_pixel_at_point(p) {
+                score += 1
+            } else {
+                score -= 1
             }
         }
     }
