@@ -28,6 +28,8 @@ mod pixels;
 pub mod qr;
 pub mod rules;
 pub mod score;
+#[cfg(test)]
+mod test_corpus;
 
 pub use error::Error;
 pub use html::Extracted;

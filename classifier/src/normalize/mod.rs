@@ -649,16 +649,7 @@ mod tests {
 
     #[test]
     fn matches_the_reference_on_the_corpus() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/corpus/pages-dev/pages");
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let Ok(bytes) = std::fs::read(e.path()) else {
-                continue;
-            };
-            let text = crate::html::extract(&crate::decode::decode(&bytes, None).text).text();
+        for text in crate::test_corpus::dev_page_texts() {
             same_as_reference(&text);
         }
     }

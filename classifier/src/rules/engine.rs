@@ -780,17 +780,8 @@ mod tests {
     #[test]
     fn search_start_finds_the_same_match_on_the_corpus() {
         let (c, _) = &*SETUP;
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/corpus/pages-dev/pages");
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            return;
-        };
         let mut pages = Vec::new();
-        for e in rd.flatten() {
-            let Ok(bytes) = std::fs::read(e.path()) else {
-                continue;
-            };
-            let text = crate::html::extract(&crate::decode::decode(&bytes, None).text).text();
+        for text in crate::test_corpus::dev_page_texts() {
             let norm = c.normalizer().normalize(&text).text().to_string();
             same_regex_matches(c, &norm);
             pages.push(norm);
