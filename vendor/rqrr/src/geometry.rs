@@ -52,26 +52,6 @@ impl Perspective {
         to_point(x, y)
     }
 
-    /// `map(x + o[i], y + o[j])` for the 3 × 3 sample offsets of a cell, row `j` after row
-    /// `j - 1`, with the products of the row and column terms computed once each: the sums and
-    /// quotients are evaluated exactly as in `map`, so the points are the same. (kuzet patch.)
-    #[inline]
-    pub fn map_3x3(&self, x: f64, y: f64, o: [f64; 3]) -> [Point; 9] {
-        let c = &self.0;
-        let us = o.map(|k| x + k);
-        let (xu, yu, du) = (us.map(|u| c[0] * u), us.map(|u| c[3] * u), us.map(|u| c[6] * u));
-        let mut out = [Point::default(); 9];
-        for (j, k) in o.iter().enumerate() {
-            let v = y + k;
-            let (xv, yv, dv) = (c[1] * v, c[4] * v, c[7] * v);
-            for i in 0..3 {
-                let den = du[i] + dv + 1.0f64;
-                out[j * 3 + i] = to_point((xu[i] + xv + c[2]) / den, (yu[i] + yv + c[5]) / den);
-            }
-        }
-        out
-    }
-
     pub fn unmap(&self, p: &Point) -> (f64, f64) {
         let x = p.x as f64;
         let y = p.y as f64;
@@ -352,20 +332,29 @@ fn round_half_away(v: f64) -> f64 {
 }
 
 /// The pixel a mapped point falls on: upstream's rounding and range asserts, in a function
-/// shared by `map` and `map_3x3`. (kuzet patch.)
+/// shared by `map` and the perspective search's `Fitness`. (kuzet patch.)
+/// Coordinates below this in magnitude round straight to `i32` (see `to_point`). (kuzet patch.)
+pub(crate) const NEAR: f64 = i32::MAX as f64;
+
 #[inline]
-fn to_point(x: f64, y: f64) -> Point {
+pub(crate) fn to_point(x: f64, y: f64) -> Point {
     // kuzet patch: the common case, both coordinates well inside i32, rounds straight to
     // i32 without branches (same integers as the path below, whose asserts cannot fail
     // there); anything else, NaN included, takes the path below unchanged.
-    const LIMIT: f64 = i32::MAX as f64;
-    if x.abs() < LIMIT && y.abs() < LIMIT {
+    if x.abs() < NEAR && y.abs() < NEAR {
         return Point {
             x: round_half_away_i32(x),
             y: round_half_away_i32(y),
         };
     }
+    to_point_far(x, y)
+}
 
+/// `to_point` outside the fast path: kept out of line so the fast path inlines into the
+/// perspective search's loops. (kuzet patch.)
+#[cold]
+#[inline(never)]
+fn to_point_far(x: f64, y: f64) -> Point {
     // kuzet patch: `f64::round` is a libm call on baseline x86-64 and this is the hottest
     // line of the perspective search; `round_half_away` gives the same value inline.
     let x = round_half_away(x);
@@ -384,76 +373,46 @@ fn to_point(x: f64, y: f64) -> Point {
 /// `v.round() as i32` for |v| < `i32::MAX`: truncate, then step by the exact fraction.
 /// (kuzet patch.)
 #[inline]
-fn round_half_away_i32(v: f64) -> i32 {
+pub(crate) fn round_half_away_i32(v: f64) -> i32 {
     let t = v as i32;
     let frac = v - f64::from(t);
     t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
 }
 
+/// kuzet patch tests: a xorshift64 generator of `i64`-range values divided by `scale`, for the
+/// equivalence tests of the patched code against upstream's.
+#[cfg(test)]
+pub(crate) fn test_rng(mut x: u64, scale: f64) -> impl FnMut() -> f64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x as i64 as f64) / scale
+    }
+}
+
 #[cfg(test)]
 mod round_tests {
+    use super::test_rng;
+
     #[test]
     fn round_half_away_i32_matches_f64_round() {
         let special = [
             0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994,
             -0.49999999999999994, 2147483646.5, -2147483646.5, 2147483646.9, -2147483646.9,
         ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let randoms = (0..100_000).map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x as i64 as f64) / 4.3e9
-        });
+        let mut next = test_rng(0x9E37_79B9_7F4A_7C15, 4.3e9);
+        let randoms = (0..100_000).map(|_| next());
         for v in special.into_iter().chain(randoms) {
             assert!(v.abs() < i32::MAX as f64);
             assert_eq!(super::round_half_away_i32(v), v.round() as i32, "{v}");
         }
     }
 
-    /// `map_3x3` gives the nine points nine `map` calls give.
-    #[test]
-    fn map_3x3_equals_nine_maps() {
-        let mut x: u64 = 0x5555_0123_4567_89AB;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x as i64 as f64) / 9.2e18
-        };
-        const O: [f64; 3] = [0.3, 0.5, 0.7];
-        for _ in 0..20_000 {
-            let c = [
-                next() * 40.0,
-                next() * 40.0,
-                next() * 2000.0,
-                next() * 40.0,
-                next() * 40.0,
-                next() * 2000.0,
-                next() * 0.01,
-                next() * 0.01,
-            ];
-            let p = super::Perspective(c);
-            let (cx, cy) = ((next() * 180.0).round(), (next() * 180.0).round());
-            let got = p.map_3x3(cx, cy, O);
-            for v in 0..3 {
-                for u in 0..3 {
-                    assert_eq!(got[v * 3 + u], p.map(cx + O[u], cy + O[v]));
-                }
-            }
-        }
-    }
-
     /// The fast path of `Perspective::map` gives the points upstream's code gives.
     #[test]
     fn map_matches_upstream_rounding() {
-        let mut x: u64 = 0x0123_4567_89AB_CDEF;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x as i64 as f64) / 9.2e18
-        };
+        let mut next = test_rng(0x0123_4567_89AB_CDEF, 9.2e18);
         for _ in 0..20_000 {
             let c = [
                 next() * 40.0,
@@ -485,13 +444,8 @@ mod round_tests {
             4503599627370495.5, -4503599627370495.5, 4503599627370497.0, 1e300, -1e300,
             f64::INFINITY, f64::NEG_INFINITY,
         ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let randoms = (0..100_000).map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x as i64 as f64) / 1e9
-        });
+        let mut next = test_rng(0x9E37_79B9_7F4A_7C15, 1e9);
+        let randoms = (0..100_000).map(|_| next());
         for v in special.into_iter().chain(randoms) {
             assert_eq!(super::round_half_away(v).to_bits(), v.round().to_bits(), "{v}");
         }

@@ -322,7 +322,10 @@ fn jiggle_perspective<S>(
 where
     S: ImageBuffer,
 {
-    let mut best = fitness_all(img, &perspective, grid_size);
+    // kuzet patch: the score of `fitness_all`, from a flat list of weighted samples whose
+    // mapped coordinates are kept between trials (see `Fitness`); same scores, same result.
+    let mut fit = Fitness::new(img, &perspective, grid_size);
+    let mut best = fit.total;
     let mut adjustments: [f64; 8] = [
         perspective.0[0] * 0.02f64,
         perspective.0[1] * 0.02f64,
@@ -343,9 +346,10 @@ where
             let new = if i & 1 != 0 { old + step } else { old - step };
 
             perspective.0[j] = new;
-            let test = fitness_all(img, &perspective, grid_size);
+            let test = fit.trial(img, &perspective, j);
             if test > best {
-                best = test
+                best = test;
+                fit.commit(j, test);
             } else {
                 perspective.0[j] = old
             }
@@ -358,10 +362,222 @@ where
     }
     perspective
 }
+
+/// kuzet patch: `fitness_all` as data. Every `fitness_cell` call of `fitness_all` is a cell with
+/// a weight (+1 or -1; a cell visited twice gets the sum); each cell has nine samples at
+/// `(x + o_i, y + o_j)`. A sample scores +1 (dark), -1 (white) or 0 (outside the image), and the
+/// fitness is the weighted sum, which is `fitness_all` exactly (integer sums in any order).
+///
+/// The jiggle changes one coefficient per trial: `c[0..3]` move only x, `c[3..6]` only y, so a
+/// trial of those recomputes one coordinate per sample and keeps the other. Coordinates are
+/// computed with the expression and rounding of `Perspective::map_3x3` (the same points), in a
+/// first loop over plain arrays that the compiler vectorises; a second loop reads the pixels.
+struct Fitness {
+    /// Sample coordinates in grid space and the weight of the sample's cell.
+    u: Vec<f64>,
+    v: Vec<f64>,
+    w: Vec<i32>,
+    /// For the current perspective: denominator and pixel of each sample.
+    den: Vec<f64>,
+    px: Vec<i32>,
+    py: Vec<i32>,
+    /// The current weighted sum.
+    total: i32,
+    /// The last trial's values (only those its coefficient changes).
+    den_t: Vec<f64>,
+    px_t: Vec<i32>,
+    py_t: Vec<i32>,
+}
+
+impl Fitness {
+    fn new<S: ImageBuffer>(
+        img: &PreparedImage<S>,
+        perspective: &geometry::Perspective,
+        grid_size: usize,
+    ) -> Self {
+        let mut cells = Vec::new();
+        fitness_cells(grid_size, |x, y, w| cells.push((y, x, w)));
+        cells.sort_unstable_by_key(|&(y, x, _)| (y, x));
+        let mut merged: Vec<(i32, i32, i32)> = Vec::with_capacity(cells.len());
+        for (y, x, w) in cells {
+            match merged.last_mut() {
+                Some(last) if last.0 == y && last.1 == x => last.2 += w,
+                _ => merged.push((y, x, w)),
+            }
+        }
+        const OFFSETS: [f64; 3] = [0.3f64, 0.5f64, 0.7f64];
+        let n = merged.len() * 9;
+        let (mut u, mut v, mut w) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for &(y, x, weight) in merged.iter().filter(|c| c.2 != 0) {
+            for k in OFFSETS {
+                for o in OFFSETS {
+                    u.push(x as f64 + o);
+                    v.push(y as f64 + k);
+                    w.push(weight);
+                }
+            }
+        }
+        let n = u.len();
+        let mut fit = Fitness {
+            u,
+            v,
+            w,
+            den: vec![0.0; n],
+            px: vec![0; n],
+            py: vec![0; n],
+            total: 0,
+            den_t: vec![0.0; n],
+            px_t: vec![0; n],
+            py_t: vec![0; n],
+        };
+        fit.total = fit.trial(img, perspective, 6);
+        fit.commit(6, fit.total);
+        fit
+    }
+
+    /// The fitness of `perspective`, which differs from the committed one in coefficient `j`
+    /// only (any `j` from 6 on recomputes everything).
+    fn trial<S: ImageBuffer>(
+        &mut self,
+        img: &PreparedImage<S>,
+        perspective: &geometry::Perspective,
+        j: usize,
+    ) -> i32 {
+        let c = &perspective.0;
+        let (u, v) = (&self.u[..], &self.v[..]);
+        let mut far = false;
+        match j {
+            0..=2 => {
+                for k in 0..u.len() {
+                    let x = (c[0] * u[k] + c[1] * v[k] + c[2]) / self.den[k];
+                    far |= !(x.abs() < geometry::NEAR);
+                    self.px_t[k] = geometry::round_half_away_i32(x);
+                }
+            }
+            3..=5 => {
+                for k in 0..u.len() {
+                    let y = (c[3] * u[k] + c[4] * v[k] + c[5]) / self.den[k];
+                    far |= !(y.abs() < geometry::NEAR);
+                    self.py_t[k] = geometry::round_half_away_i32(y);
+                }
+            }
+            _ => {
+                for k in 0..u.len() {
+                    let den = c[6] * u[k] + c[7] * v[k] + 1.0f64;
+                    let x = (c[0] * u[k] + c[1] * v[k] + c[2]) / den;
+                    let y = (c[3] * u[k] + c[4] * v[k] + c[5]) / den;
+                    far |= !(x.abs() < geometry::NEAR && y.abs() < geometry::NEAR);
+                    self.den_t[k] = den;
+                    self.px_t[k] = geometry::round_half_away_i32(x);
+                    self.py_t[k] = geometry::round_half_away_i32(y);
+                }
+            }
+        }
+        if far {
+            // Some coordinate is beyond ±i32::MAX or NaN: upstream's path (which asserts).
+            for k in 0..u.len() {
+                let den = if j < 6 { self.den[k] } else { self.den_t[k] };
+                let x = (c[0] * u[k] + c[1] * v[k] + c[2]) / den;
+                let y = (c[3] * u[k] + c[4] * v[k] + c[5]) / den;
+                let p = geometry::to_point(x, y);
+                (self.px_t[k], self.py_t[k]) = (p.x, p.y);
+            }
+        }
+        let (px, py) = match j {
+            0..=2 => (&self.px_t, &self.py),
+            3..=5 => (&self.px, &self.py_t),
+            _ => (&self.px_t, &self.py_t),
+        };
+        // +1 dark, -1 white, 0 outside, without branches (the colours of neighbouring
+        // samples do not predict each other); `get_pixel_at_point` clamps into the image.
+        let (w, h) = (img.width(), img.height());
+        // Sum of the weights of the samples inside, and of those of them that are dark.
+        let (mut inside_sum, mut dark_sum) = (0i32, 0i32);
+        for ((&x, &y), &wt) in px.iter().zip(py).zip(&self.w) {
+            let inside = !(y < 0 || y as usize >= h || x < 0 || x as usize >= w);
+            let dark = PixelColor::White != img.get_pixel_at_point(Point { x, y });
+            let wt = wt * i32::from(inside);
+            inside_sum += wt;
+            dark_sum += wt * i32::from(dark);
+        }
+        2 * dark_sum - inside_sum
+    }
+
+    /// Makes the last trial (of coefficient `j`, scoring `total`) the current perspective.
+    fn commit(&mut self, j: usize, total: i32) {
+        match j {
+            0..=2 => mem::swap(&mut self.px, &mut self.px_t),
+            3..=5 => mem::swap(&mut self.py, &mut self.py_t),
+            _ => {
+                mem::swap(&mut self.den, &mut self.den_t);
+                mem::swap(&mut self.px, &mut self.px_t);
+                mem::swap(&mut self.py, &mut self.py_t);
+            }
+        }
+        self.total = total;
+    }
+}
+
+/// kuzet patch: the cells `fitness_all` scores and the sign of each visit, in its order
+/// (`visit(x, y, weight)`), for `Fitness`.
+fn fitness_cells(grid_size: usize, mut visit: impl FnMut(i32, i32, i32)) {
+    let version = version_from_grid_size(grid_size);
+    let info = &VERSION_DATA_BASE[version];
+    let ring = |cx: i32, cy: i32, radius: i32, w: i32, visit: &mut dyn FnMut(i32, i32, i32)| {
+        for i in 0..(radius * 2) {
+            visit(cx - radius + i, cy - radius, w);
+            visit(cx - radius, cy + radius - i, w);
+            visit(cx + radius, cy - radius + i, w);
+            visit(cx + radius - i, cy + radius, w);
+        }
+    };
+
+    /* Check the timing pattern */
+    for i in 0..(grid_size as i32 - 14) {
+        let expect = if 0 != i & 1 { 1 } else { -1 };
+        visit(i + 7, 6, expect);
+        visit(6, i + 7, expect);
+    }
+
+    /* Check capstones */
+    let g = grid_size as i32;
+    for (x, y) in [(0, 0), (g - 7, 0), (0, g - 7)] {
+        visit(x + 3, y + 3, 1);
+        ring(x + 3, y + 3, 1, 1, &mut visit);
+        ring(x + 3, y + 3, 2, -1, &mut visit);
+        ring(x + 3, y + 3, 3, 1, &mut visit);
+    }
+
+    /* Check alignment patterns */
+    let apat = |cx: i32, cy: i32, visit: &mut dyn FnMut(i32, i32, i32)| {
+        visit(cx, cy, 1);
+        ring(cx, cy, 1, -1, visit);
+        ring(cx, cy, 2, 1, visit);
+    };
+    let mut ap_count = 0;
+    while ap_count < 7 && info.apat[ap_count] != 0 {
+        ap_count += 1
+    }
+    for i in 1..(ap_count.saturating_sub(1)) {
+        apat(6, info.apat[i] as i32, &mut visit);
+        apat(info.apat[i] as i32, 6, &mut visit);
+    }
+    for i in 1..ap_count {
+        for j in 1..ap_count {
+            apat(info.apat[i] as i32, info.apat[j] as i32, &mut visit);
+        }
+    }
+}
+
 /* Compute a fitness score for the currently configured perspective
  * transform, using the features we expect to find by scanning the
  * grid.
  */
+#[cfg(test)]
 fn fitness_all<S>(
     img: &PreparedImage<S>,
     perspective: &geometry::Perspective,
@@ -403,6 +619,7 @@ where
     score
 }
 
+#[cfg(test)]
 fn fitness_apat<S>(
     img: &PreparedImage<S>,
     perspective: &geometry::Perspective,
@@ -416,6 +633,7 @@ where
         + fitness_ring(img, perspective, cx, cy, 2)
 }
 
+#[cfg(test)]
 fn fitness_ring<S>(
     img: &PreparedImage<S>,
     perspective: &geometry::Perspective,
@@ -436,6 +654,7 @@ where
     score
 }
 
+#[cfg(test)]
 fn fitness_cell<S>(
     img: &PreparedImage<S>,
     perspective: &geometry::Perspective,
@@ -447,20 +666,24 @@ where
 {
     const OFFSETS: [f64; 3] = [0.3f64, 0.5f64, 0.7f64];
     let mut score = 0;
-    // kuzet patch: the nine samples from one `map_3x3` (same points as nine `map` calls).
-    for p in perspective.map_3x3(x as f64, y as f64, OFFSETS) {
-        if !(p.y < 0 || p.y as usize >= img.height() || p.x < 0 || p.x as usize >= img.width())
-        {
-            if PixelColor::White != img.get_pixel_at_point(p) {
-                score += 1
-            } else {
-                score -= 1
+    #[allow(clippy::needless_range_loop)]
+    for v in 0..3 {
+        for u in 0..3 {
+            let p = perspective.map(x as f64 + OFFSETS[u], y as f64 + OFFSETS[v]);
+            if !(p.y < 0 || p.y as usize >= img.height() || p.x < 0 || p.x as usize >= img.width())
+            {
+                if PixelColor::White != img.get_pixel_at_point(p) {
+                    score += 1
+                } else {
+                    score -= 1
+                }
             }
         }
     }
     score
 }
 
+#[cfg(test)]
 fn fitness_capstone<S>(
     img: &PreparedImage<S>,
     perspective: &geometry::Perspective,
@@ -473,4 +696,115 @@ where
     fitness_cell(img, perspective, x + 3, y + 3) + fitness_ring(img, perspective, x + 3, y + 3, 1)
         - fitness_ring(img, perspective, x + 3, y + 3, 2)
         + fitness_ring(img, perspective, x + 3, y + 3, 3)
+}
+
+#[cfg(test)]
+mod jiggle_tests {
+    use super::*;
+    use crate::geometry::test_rng;
+
+    /// Upstream's `jiggle_perspective`, scoring every trial with `fitness_all`.
+    fn jiggle_upstream<S: ImageBuffer>(
+        img: &PreparedImage<S>,
+        mut perspective: geometry::Perspective,
+        grid_size: usize,
+    ) -> (geometry::Perspective, usize) {
+        let mut best = fitness_all(img, &perspective, grid_size);
+        let mut adjustments = perspective.0.map(|c| c * 0.02f64);
+        let mut accepted = 0;
+        for _pass in 0..5 {
+            for i in 0..16 {
+                let j = i >> 1;
+                let old = perspective.0[j];
+                let step = adjustments[j];
+                perspective.0[j] = if i & 1 != 0 { old + step } else { old - step };
+                let test = fitness_all(img, &perspective, grid_size);
+                if test > best {
+                    best = test;
+                    accepted += 1;
+                } else {
+                    perspective.0[j] = old
+                }
+            }
+            for a in &mut adjustments {
+                *a *= 0.5f64;
+            }
+        }
+        (perspective, accepted)
+    }
+
+    /// The patched jiggle (flat, incremental fitness) ends on the same perspective, bit for
+    /// bit, as upstream's on blocky random images, grid sizes of versions 1–40 and skewed
+    /// placements reaching past the image edges.
+    #[test]
+    fn jiggle_equals_upstream() {
+        let mut next = test_rng(0x2545_F491_4F6C_DD1D, 9.2e18);
+        let mut accepted = 0;
+        for case in 0..60 {
+            let (w, h) = (160 + case * 3, 150 + case * 2);
+            let block = 2 + case % 5;
+            let seed = (next().abs() * 1e6) as u64 | 1;
+            let mut cell = test_rng(seed, 9.2e18);
+            let cells: Vec<bool> = (0..(w / block + 1) * (h / block + 1))
+                .map(|_| cell() > 0.0)
+                .collect();
+            let img = PreparedImage::prepare_from_bitmap(w, h, |x, y| {
+                cells[(y / block) * (w / block + 1) + x / block]
+            });
+            let grid_size = 17 + 4 * (1 + case % 40);
+            let mut corner = |cx: f64, cy: f64, spread: f64| Point {
+                x: (cx + next() * spread) as i32,
+                y: (cy + next() * spread) as i32,
+            };
+            let (fw, fh) = (w as f64, h as f64);
+            let rect = [
+                corner(0.15 * fw, 0.15 * fh, 20.0),
+                corner(0.85 * fw, 0.15 * fh, 20.0),
+                corner(0.85 * fw, 0.85 * fh, 40.0),
+                corner(0.15 * fw, 0.85 * fh, 20.0),
+            ];
+            let g = (grid_size - 7) as f64;
+            let Some(start) = geometry::Perspective::create(&rect, g, g) else {
+                continue;
+            };
+            let (want, n) = jiggle_upstream(&img, start.clone(), grid_size);
+            accepted += n;
+            let got = jiggle_perspective(&img, start, grid_size);
+            assert_eq!(
+                got.0.map(f64::to_bits),
+                want.0.map(f64::to_bits),
+                "case {case}, grid {grid_size}"
+            );
+        }
+        assert!(accepted > 100, "the trials should move the perspective ({accepted})");
+    }
+
+    /// `Fitness` scores what `fitness_all` scores for any perspective.
+    #[test]
+    fn fitness_equals_fitness_all() {
+        let mut next = test_rng(0x0DDB_1A5E_5BAD_5EED, 9.2e18);
+        let img = PreparedImage::prepare_from_bitmap(120, 90, |x, y| (x / 3 + y / 4) % 3 == 0);
+        for grid_size in [21, 25, 45, 97, 177] {
+            for _ in 0..50 {
+                let c = [
+                    1.0 + next(),
+                    next(),
+                    next() * 40.0,
+                    next(),
+                    1.0 + next(),
+                    next() * 40.0,
+                    next() * 0.01,
+                    next() * 0.01,
+                ];
+                let p = geometry::Perspective(c);
+                let mut fit = Fitness::new(&img, &p, grid_size);
+                assert_eq!(fit.total, fitness_all(&img, &p, grid_size));
+                for j in 0..8 {
+                    let mut q = p.clone();
+                    q.0[j] += next();
+                    assert_eq!(fit.trial(&img, &q, j), fitness_all(&img, &q, grid_size));
+                }
+            }
+        }
+    }
 }
