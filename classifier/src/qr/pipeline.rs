@@ -288,7 +288,7 @@ fn run_attempt(img: &GrayImage, attempt: &Attempt) -> PassResult {
             scan::scan_gray(&inv)
         }
         Prep::Rqrr => scan::scan_gray(img),
-        Prep::Bin(m) => scan::scan_bitmap(&binarize::binarize(img, m, attempt.invert)),
+        Prep::Bin(m) => scan::scan_bitmap(binarize::binarize(img, m, attempt.invert)),
     }
 }
 

@@ -53,12 +53,11 @@ macro_rules! collect {
     }};
 }
 
-/// Scans a bitmap binarised by us.
-pub fn scan_bitmap(bm: &Bitmap) -> PassResult {
+/// Scans a bitmap binarised by us (its bytes, `1` dark and `0` light, are `rqrr`'s own pixel
+/// encoding, so they become its image without a copy).
+pub fn scan_bitmap(bm: Bitmap) -> PassResult {
     guarded(|| {
-        let mut img = rqrr::PreparedImage::prepare_from_bitmap(bm.width, bm.height, |x, y| {
-            bm.bits[y * bm.width + x] != 0
-        });
+        let mut img = rqrr::PreparedImage::from_bitmap_bytes(bm.width, bm.height, bm.bits);
         collect!(img)
     })
 }

@@ -524,6 +524,26 @@ impl PreparedImage<BasicImageBuffer> {
         PreparedImage::without_preparation(buffer)
     }
 
+    /// kuzet patch: a bitmap already in this crate's pixel encoding, one byte per pixel, row
+    /// by row (`0` white, `1` black), taken as the image's buffer without a copy.
+    ///
+    /// Panics when `pixels` is not `w × h` long or holds any other value (as
+    /// `without_preparation` does).
+    pub fn from_bitmap_bytes(w: usize, h: usize, pixels: Vec<u8>) -> Self {
+        let len = w.checked_mul(h).expect("Image dimensions caused overflow");
+        assert_eq!(pixels.len(), len, "bitmap length is not width × height");
+        assert!(pixels.iter().all(|&p| p < 2), "bitmap bytes must be 0 or 1");
+        let buffer = BasicImageBuffer {
+            w,
+            h,
+            pixels: pixels.into_boxed_slice(),
+        };
+        PreparedImage {
+            buffer,
+            cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+        }
+    }
+
     /// Given a byte valued function, generate a searchable image
     ///
     /// The values returned by the function are interpreted as luminance. i.e. a
@@ -570,6 +590,24 @@ mod tests {
             buffer,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
         }
+    }
+
+    /// kuzet patch 7: `from_bitmap_bytes` is the image `prepare_from_bitmap` builds.
+    #[test]
+    fn from_bitmap_bytes_equals_prepare_from_bitmap() {
+        let (w, h) = (13, 7);
+        let bits: Vec<u8> = (0..w * h).map(|i| ((i * 7 + i / 5) % 3 == 0) as u8).collect();
+        let a = PreparedImage::from_bitmap_bytes(w, h, bits.clone());
+        let b = PreparedImage::prepare_from_bitmap(w, h, |x, y| bits[y * w + x] == 1);
+        for y in 0..h {
+            for x in 0..w {
+                assert_eq!(a.get_pixel_at(x, y), b.get_pixel_at(x, y));
+            }
+        }
+        let r = std::panic::catch_unwind(|| PreparedImage::from_bitmap_bytes(2, 2, vec![0, 1, 2, 0]));
+        assert!(r.is_err());
+        let r = std::panic::catch_unwind(|| PreparedImage::from_bitmap_bytes(2, 2, vec![0, 1, 0]));
+        assert!(r.is_err());
     }
 
     #[test]
