@@ -37,6 +37,12 @@ pub trait ImageBuffer {
 
     fn get_pixel(&self, x: usize, y: usize) -> u8;
     fn set_pixel(&mut self, x: usize, y: usize, val: u8);
+
+    /// kuzet patch: row `y` as a slice, when the buffer stores rows contiguously (lets the
+    /// capstone scan skip runs of one colour); `None` by default.
+    fn row(&self, _y: usize) -> Option<&[u8]> {
+        None
+    }
 }
 
 #[cfg(feature = "img")]
@@ -88,6 +94,9 @@ impl ImageBuffer for BasicImageBuffer {
     fn set_pixel(&mut self, x: usize, y: usize, val: u8) {
         let w = self.width();
         self.pixels[(y * w) + x] = val
+    }
+    fn row(&self, y: usize) -> Option<&[u8]> {
+        self.pixels.get(y * self.w..(y + 1) * self.w)
     }
 }
 
@@ -401,6 +410,11 @@ where
 
     pub fn get_pixel_at(&self, x: usize, y: usize) -> PixelColor {
         self.buffer.get_pixel(x, y).into()
+    }
+
+    /// kuzet patch: row `y` of the buffer, when it has contiguous rows.
+    pub(crate) fn row(&self, y: usize) -> Option<&[u8]> {
+        self.buffer.row(y)
     }
 
     #[cfg(feature = "img")]
