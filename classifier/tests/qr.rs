@@ -115,6 +115,36 @@ fn reads_rotated_codes() {
     }
 }
 
+/// rqrr patch 9: a grid located without the perspective search and refined afterwards ends on
+/// the bounds and payload that `detect_grids` (search while locating) gives, and a located grid
+/// decodes before any search.
+#[test]
+fn refining_a_located_grid_equals_rqrr_search_while_locating() {
+    let code = render(URL.as_bytes(), 4);
+    for deg in [0.0, 7.0, 23.0, 41.0] {
+        let mut canvas = GrayImage::from_pixel(360, 360, Luma([235]));
+        place(&mut canvas, &code, 30, 50);
+        let img = rotate(&canvas, deg);
+        let bits: Vec<u8> = img.as_raw().iter().map(|&p| u8::from(p < 128)).collect();
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut upstream = rqrr::PreparedImage::from_bitmap_bytes(w, h, bits.clone());
+        let mut lazy = rqrr::PreparedImage::from_bitmap_bytes(w, h, bits);
+        let want = upstream.detect_grids();
+        let mut got = lazy.detect_grids_unrefined();
+        assert_eq!(want.len(), 1, "{deg}°");
+        assert_eq!(got.len(), 1, "{deg}°");
+        assert_eq!(
+            got[0].decode().expect("decodes as located").1,
+            URL,
+            "{deg}°"
+        );
+        assert!(got[0].refine(), "the first refinement runs the search");
+        assert!(!got[0].refine(), "the second does nothing");
+        assert_eq!(got[0].bounds, want[0].bounds, "{deg}°");
+        assert_eq!(got[0].decode().unwrap().1, want[0].decode().unwrap().1);
+    }
+}
+
 #[test]
 fn reads_small_code_in_large_photo_and_tiny_image() {
     // 2 px per module: the pipeline's upscaled pass reads it.

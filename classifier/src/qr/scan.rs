@@ -32,17 +32,26 @@ pub struct PassResult {
 
 /// Detects and decodes all grids of a prepared image (a macro because `rqrr` does not export
 /// the buffer trait its `PreparedImage` is generic over).
+///
+/// Each grid is first decoded as located and goes through `rqrr`'s perspective search (the
+/// costliest step of a pass) only when that fails: a grid whose Reed–Solomon blocks check out
+/// needs no refinement (rqrr patch 9, `vendor/rqrr/KUZET-PATCHES.md`).
 macro_rules! collect {
     ($img:expr) => {{
-        let grids = $img.detect_grids();
+        let mut grids = $img.detect_grids_unrefined();
         let mut out = PassResult {
             grids: grids.len(),
             ..Default::default()
         };
-        for g in &grids {
+        for g in &mut grids {
             let mut bytes = Vec::new();
+            let mut read = g.decode_to(&mut bytes).is_ok();
+            if !read && g.refine() {
+                bytes.clear();
+                read = g.decode_to(&mut bytes).is_ok();
+            }
             let bounds = g.bounds.map(|p| (p.x, p.y));
-            if g.decode_to(&mut bytes).is_ok() {
+            if read {
                 out.codes.push(RawCode { bytes, bounds });
             } else {
                 let size = rqrr::BitGrid::size(&g.grid);

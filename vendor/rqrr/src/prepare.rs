@@ -241,29 +241,38 @@ where
     where
         S: Clone,
     {
-        let mut res = Vec::new();
+        self.detect(true)
+    }
+
+    /// kuzet patch 9: `detect_grids` without the perspective search (`jiggle_perspective`, the
+    /// costliest step) on each grid: the caller decodes each grid as located and calls
+    /// `Grid::refine` on those that do not decode, then decodes again.
+    pub fn detect_grids_unrefined<'a>(
+        &'a mut self,
+    ) -> Vec<crate::Grid<crate::identify::grid::RefGridImage<'a, S>>>
+    where
+        S: Clone,
+    {
+        self.detect(false)
+    }
+
+    fn detect<'a>(
+        &'a mut self,
+        refine: bool,
+    ) -> Vec<crate::Grid<crate::identify::grid::RefGridImage<'a, S>>>
+    where
+        S: Clone,
+    {
         let stones = crate::capstones_from_image(self);
         // kuzet patch: `find_groupings` already located each grid (on a copy of the image);
         // keep those locations instead of running the same perspective search again here.
-        let locations = self.find_groupings(stones);
+        let locations = self.find_groupings(stones, refine);
+        let mut res = Vec::new();
         for grid_location in locations {
-            let bounds = [
-                grid_location.c.map(0.0, 0.0),
-                grid_location
-                    .c
-                    .map(grid_location.grid_size as f64 + 1.0, 0.0),
-                grid_location.c.map(
-                    grid_location.grid_size as f64 + 1.0,
-                    grid_location.grid_size as f64 + 1.0,
-                ),
-                grid_location
-                    .c
-                    .map(0.0, grid_location.grid_size as f64 + 1.0),
-            ];
+            let bounds = grid_location.bounds();
             let grid = grid_location.into_grid_image(self);
             res.push(crate::Grid { grid, bounds });
         }
-
         res
     }
 
@@ -275,6 +284,7 @@ where
     fn find_groupings(
         &mut self,
         capstones: Vec<crate::CapStone>,
+        refine: bool,
     ) -> Vec<crate::SkewedGridLocation>
     where
         S: Clone,
@@ -300,7 +310,11 @@ where
                 // original on an incorrect set of CapStones
                 let mut image_copy = self.clone();
                 let Some(location) =
-                    crate::SkewedGridLocation::from_group(&mut image_copy, group_under_test)
+                    crate::SkewedGridLocation::from_group(
+                        &mut image_copy,
+                        group_under_test,
+                        refine,
+                    )
                 else {
                     continue;
                 };

@@ -18,6 +18,8 @@ use crate::{
 pub struct SkewedGridLocation {
     pub grid_size: usize,
     pub c: geometry::Perspective,
+    /// kuzet patch: `c` went through the perspective search (`jiggle_perspective`).
+    pub refined: bool,
 }
 
 impl SkewedGridLocation {
@@ -33,7 +35,13 @@ impl SkewedGridLocation {
     /// 4 corner.
     ///
     /// If no sufficient match could be produces, return `None` instead.
-    pub fn from_group<S>(img: &mut PreparedImage<S>, mut group: CapStoneGroup) -> Option<Self>
+    /// kuzet patch 9: the perspective search runs only when `refine` (the caller may decode
+    /// the grid first and search only when that fails, see `RefGridImage::refine`).
+    pub fn from_group<S>(
+        img: &mut PreparedImage<S>,
+        mut group: CapStoneGroup,
+        refine: bool,
+    ) -> Option<Self>
     where
         S: ImageBuffer,
     {
@@ -98,9 +106,24 @@ impl SkewedGridLocation {
             return None;
         }
 
-        let c = setup_perspective(img, &group, align, grid_size)?;
+        let c = setup_perspective(img, &group, align, grid_size, refine)?;
 
-        Some(SkewedGridLocation { grid_size, c })
+        Some(SkewedGridLocation {
+            grid_size,
+            c,
+            refined: refine,
+        })
+    }
+
+    /// The corners of the grid in the image: top-left, top-right, bottom-right, bottom-left.
+    pub fn bounds(&self) -> [Point; 4] {
+        let far = self.grid_size as f64 + 1.0;
+        [
+            self.c.map(0.0, 0.0),
+            self.c.map(far, 0.0),
+            self.c.map(far, far),
+            self.c.map(0.0, far),
+        ]
     }
 
     /// Convert into a grid referencing the underlying image as source
@@ -127,6 +150,27 @@ pub struct RefGridImage<'a, S> {
     img: &'a PreparedImage<S>,
 }
 
+impl<S: ImageBuffer> RefGridImage<'_, S> {
+    /// kuzet patch 9: runs the perspective search on a grid located without it; `false` when
+    /// it had already run. The search reads the image after all grids were located, where
+    /// upstream reads a copy taken before; both differ only in the colours given to dark
+    /// regions, and the search tells white from not white only, so it finds the same
+    /// perspective.
+    pub fn refine(&mut self) -> bool {
+        if self.grid.refined {
+            return false;
+        }
+        self.grid.c = jiggle_perspective(self.img, self.grid.c.clone(), self.grid.grid_size);
+        self.grid.refined = true;
+        true
+    }
+
+    /// The grid's corners in the image (see `SkewedGridLocation::bounds`).
+    pub fn bounds(&self) -> [Point; 4] {
+        self.grid.bounds()
+    }
+}
+
 impl<S> BitGrid for RefGridImage<'_, S>
 where
     S: ImageBuffer,
@@ -146,6 +190,7 @@ fn setup_perspective<S>(
     caps: &CapStoneGroup,
     align: Point,
     grid_size: usize,
+    refine: bool,
 ) -> Option<geometry::Perspective>
 where
     S: ImageBuffer,
@@ -161,6 +206,9 @@ where
         (grid_size - 7) as f64,
     )?;
 
+    if !refine {
+        return Some(initial);
+    }
     Some(jiggle_perspective(img, initial, grid_size))
 }
 
