@@ -184,47 +184,116 @@ impl AreaFiller for AreaCounter {
     }
 }
 
+/// Upstream's `prepare`: each pixel black when darker than 95 % of the mean of two running
+/// averages along its row (left to right and right to left, alternating per row; the averages
+/// carry over from row to row).
+fn threshold_rows<S: ImageBuffer>(buf: &mut S) {
+    let w = buf.width();
+    let h = buf.height();
+    let mut row_average = vec![0; w];
+    let mut avg_v = 0;
+    let mut avg_u = 0;
+
+    let threshold_s = cmp::max(w / 8, 1);
+
+    for y in 0..h {
+        row_average.fill(0);
+
+        for x in 0..w {
+            let (v, u) = if y % 2 == 0 {
+                (w - 1 - x, x)
+            } else {
+                (x, w - 1 - x)
+            };
+            avg_v = avg_v * (threshold_s - 1) / threshold_s + buf.get_pixel(v, y) as usize;
+            avg_u = avg_u * (threshold_s - 1) / threshold_s + buf.get_pixel(u, y) as usize;
+            row_average[v] += avg_v;
+            row_average[u] += avg_u;
+        }
+
+        #[allow(clippy::needless_range_loop)]
+        for x in 0..w {
+            let fill = if (buf.get_pixel(x, y) as usize)
+                < row_average[x] * (100 - 5) / (200 * threshold_s)
+            {
+                PixelColor::Black
+            } else {
+                PixelColor::White
+            };
+            buf.set_pixel(x, y, fill.into());
+        }
+    }
+}
+
+/// Exact `n / d` for any `u32` `n`, by one multiplication (Lemire, Kaser and Kurz, "Faster
+/// remainder by direct computation", 2019: `M = ⌊(2^64 − 1) / d⌋ + 1`, quotient = high 64 bits of
+/// `n × M`), for `d` ≥ 2. (kuzet patch.)
+#[derive(Clone, Copy)]
+struct DivU32(u64);
+
+impl DivU32 {
+    fn new(d: u32) -> Self {
+        assert!(d >= 2);
+        DivU32(u64::MAX / u64::from(d) + 1)
+    }
+
+    #[inline]
+    fn div(self, n: u32) -> u32 {
+        ((u128::from(self.0) * u128::from(n)) >> 64) as u32
+    }
+}
+
+/// kuzet patch 10: `threshold_rows` with its two divisions per pixel by run-time constants
+/// done by `DivU32` (the running averages are a chain from pixel to pixel, and a division's
+/// latency is most of each step), for widths from 16 (so `s = w / 8` ≥ 2) to below 2^15: a
+/// running average stays at most `255 * s` (`s` ≤ 4095), so `avg * (s - 1)` < 255 · 4095 · 4094 <
+/// 2^32, and a row sum (at most `2 * 255 * s`) times 95 is far below 2^32. Same values, same
+/// pixels.
+fn threshold_rows_fast<S: ImageBuffer>(buf: &mut S) {
+    let w = buf.width();
+    let h = buf.height();
+    debug_assert!((16..1 << 15).contains(&w));
+    let s = (w / 8) as u32;
+    let (by_s, by_200s) = (DivU32::new(s), DivU32::new(200 * s));
+    let mut row_average = vec![0u32; w];
+    let (mut avg_v, mut avg_u) = (0u32, 0u32);
+    for y in 0..h {
+        row_average.fill(0);
+        for x in 0..w {
+            let (v, u) = if y % 2 == 0 {
+                (w - 1 - x, x)
+            } else {
+                (x, w - 1 - x)
+            };
+            avg_v = by_s.div(avg_v * (s - 1)) + u32::from(buf.get_pixel(v, y));
+            avg_u = by_s.div(avg_u * (s - 1)) + u32::from(buf.get_pixel(u, y));
+            row_average[v] += avg_v;
+            row_average[u] += avg_u;
+        }
+        for (x, &sum) in row_average.iter().enumerate() {
+            let fill = if u32::from(buf.get_pixel(x, y)) < by_200s.div(sum * (100 - 5)) {
+                PixelColor::Black
+            } else {
+                PixelColor::White
+            };
+            buf.set_pixel(x, y, fill.into());
+        }
+    }
+}
+
 impl<S> PreparedImage<S>
 where
     S: ImageBuffer,
 {
     pub fn prepare(mut buf: S) -> Self {
-        let w = buf.width();
-        let h = buf.height();
-        let mut row_average = vec![0; w];
-        let mut avg_v = 0;
-        let mut avg_u = 0;
-
-        let threshold_s = cmp::max(w / 8, 1);
-
-        for y in 0..h {
-            row_average.fill(0);
-
-            for x in 0..w {
-                let (v, u) = if y % 2 == 0 {
-                    (w - 1 - x, x)
-                } else {
-                    (x, w - 1 - x)
-                };
-                avg_v = avg_v * (threshold_s - 1) / threshold_s + buf.get_pixel(v, y) as usize;
-                avg_u = avg_u * (threshold_s - 1) / threshold_s + buf.get_pixel(u, y) as usize;
-                row_average[v] += avg_v;
-                row_average[u] += avg_u;
-            }
-
-            #[allow(clippy::needless_range_loop)]
-            for x in 0..w {
-                let fill = if (buf.get_pixel(x, y) as usize)
-                    < row_average[x] * (100 - 5) / (200 * threshold_s)
-                {
-                    PixelColor::Black
-                } else {
-                    PixelColor::White
-                };
-                buf.set_pixel(x, y, fill.into());
-            }
+        // kuzet patch 10: the same thresholding with exact multiply-shift division where no
+        // value can overflow it (see `threshold_rows_fast`); upstream's loop, unchanged, in
+        // `threshold_rows` otherwise.
+        if (16..1 << 15).contains(&buf.width()) {
+            threshold_rows_fast(&mut buf);
+        } else {
+            threshold_rows(&mut buf);
         }
-
         PreparedImage {
             buffer: buf,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
@@ -617,6 +686,41 @@ mod tests {
         PreparedImage {
             buffer,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+        }
+    }
+
+    /// kuzet patch 10: the fast thresholding gives upstream's pixels on noisy, flat and
+    /// graded images from 16 to 32,767 pixels wide (all white reaches the largest averages).
+    #[test]
+    fn threshold_rows_fast_equals_upstream() {
+        let mut next = crate::geometry::test_rng(0xA076_1D64_78BD_642F, 9.2e18);
+        let sizes = [(16, 9), (17, 5), (23, 4), (640, 6), (641, 5), (4100, 3), (32767, 2)];
+        for &(w, h) in &sizes {
+            for kind in 0..3 {
+                let px: Vec<u8> = (0..w * h)
+                    .map(|k| match kind {
+                        0 => (next().abs() * 255.0) as u8,
+                        1 => 255,
+                        _ => ((k % w) * 255 / w) as u8,
+                    })
+                    .collect();
+                let mut a = BasicImageBuffer { w, h, pixels: px.clone().into_boxed_slice() };
+                let mut b = BasicImageBuffer { w, h, pixels: px.into_boxed_slice() };
+                threshold_rows(&mut a);
+                threshold_rows_fast(&mut b);
+                assert!(a.pixels == b.pixels, "{w}x{h} kind {kind}");
+            }
+        }
+        let mut next = crate::geometry::test_rng(0x0123_4567_89AB_CDEF, 1.0);
+        for d in [2u32, 3, 7, 200, 4095, 819_000, u32::MAX] {
+            let div = DivU32::new(d);
+            for n in [0u32, 1, d - 1, d, d.wrapping_add(1), u32::MAX, u32::MAX - 1] {
+                assert_eq!(div.div(n), n / d, "{n} / {d}");
+            }
+            for _ in 0..10_000 {
+                let n = next() as u64 as u32;
+                assert_eq!(div.div(n), n / d, "{n} / {d}");
+            }
         }
     }
 
