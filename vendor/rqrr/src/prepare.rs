@@ -184,7 +184,7 @@ impl AreaFiller for AreaCounter {
     }
 }
 
-/// Upstream's `prepare`: each pixel black when darker than 95 % of the mean of two running
+/// Upstream's `prepare` (kuzet: moved out of it unchanged): each pixel black when darker than 95 % of the mean of two running
 /// averages along its row (left to right and right to left, alternating per row; the averages
 /// carry over from row to row).
 fn threshold_rows<S: ImageBuffer>(buf: &mut S) {
@@ -243,21 +243,19 @@ impl DivU32 {
     }
 }
 
-/// kuzet patch 10: `threshold_rows` with its two divisions per pixel by run-time constants
-/// done by `DivU32` (the running averages are a chain from pixel to pixel, and a division's
-/// latency is most of each step), for widths from 16 (so `s = w / 8` ≥ 2) to below 2^15: a
-/// running average stays at most `255 * s` (`s` ≤ 4095), so `avg * (s - 1)` < 255 · 4095 · 4094 <
-/// 2^32, and a row sum (at most `2 * 255 * s`) times 95 is far below 2^32. Same values, same
-/// pixels.
-fn threshold_rows_fast<S: ImageBuffer>(buf: &mut S) {
-    let w = buf.width();
-    let h = buf.height();
-    debug_assert!((16..1 << 15).contains(&w));
+/// kuzet patch 10: `threshold_rows` over a row-major `w × h` byte buffer, with its two
+/// divisions per pixel by run-time constants done by `DivU32` (the running averages are a chain
+/// from pixel to pixel, and a division's latency was most of each step), for widths from 16 (so
+/// `s = w / 8` ≥ 2) to below 2^15: a running average stays at most `255 * s` (`s` ≤ 4095), so
+/// `avg * (s - 1)` < 255 · 4095 · 4094 < 2^32, and a row sum (at most `2 * 255 * s`) times 95 is
+/// far below 2^32. Same values, same pixels.
+fn threshold_rows_fast(px: &mut [u8], w: usize, h: usize) {
+    debug_assert!((16..1 << 15).contains(&w) && px.len() == w * h);
     let s = (w / 8) as u32;
     let (by_s, by_200s) = (DivU32::new(s), DivU32::new(200 * s));
     let mut row_average = vec![0u32; w];
     let (mut avg_v, mut avg_u) = (0u32, 0u32);
-    for y in 0..h {
+    for (y, row) in px.chunks_exact_mut(w).enumerate() {
         row_average.fill(0);
         for x in 0..w {
             let (v, u) = if y % 2 == 0 {
@@ -265,18 +263,18 @@ fn threshold_rows_fast<S: ImageBuffer>(buf: &mut S) {
             } else {
                 (x, w - 1 - x)
             };
-            avg_v = by_s.div(avg_v * (s - 1)) + u32::from(buf.get_pixel(v, y));
-            avg_u = by_s.div(avg_u * (s - 1)) + u32::from(buf.get_pixel(u, y));
+            avg_v = by_s.div(avg_v * (s - 1)) + u32::from(row[v]);
+            avg_u = by_s.div(avg_u * (s - 1)) + u32::from(row[u]);
             row_average[v] += avg_v;
             row_average[u] += avg_u;
         }
-        for (x, &sum) in row_average.iter().enumerate() {
-            let fill = if u32::from(buf.get_pixel(x, y)) < by_200s.div(sum * (100 - 5)) {
+        for (p, &sum) in row.iter_mut().zip(&row_average) {
+            let fill = if u32::from(*p) < by_200s.div(sum * (100 - 5)) {
                 PixelColor::Black
             } else {
                 PixelColor::White
             };
-            buf.set_pixel(x, y, fill.into());
+            *p = fill.into();
         }
     }
 }
@@ -286,14 +284,7 @@ where
     S: ImageBuffer,
 {
     pub fn prepare(mut buf: S) -> Self {
-        // kuzet patch 10: the same thresholding with exact multiply-shift division where no
-        // value can overflow it (see `threshold_rows_fast`); upstream's loop, unchanged, in
-        // `threshold_rows` otherwise.
-        if (16..1 << 15).contains(&buf.width()) {
-            threshold_rows_fast(&mut buf);
-        } else {
-            threshold_rows(&mut buf);
-        }
+        threshold_rows(&mut buf);
         PreparedImage {
             buffer: buf,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
@@ -656,6 +647,16 @@ impl PreparedImage<BasicImageBuffer> {
                 data.push(fill(x, y));
             }
         }
+        // kuzet patch 10: `prepare`'s thresholding on the bytes, with fast division where the
+        // width allows it.
+        if (16..1 << 15).contains(&w) {
+            threshold_rows_fast(&mut data, w, h);
+            let pixels = data.into_boxed_slice();
+            return PreparedImage {
+                buffer: BasicImageBuffer { w, h, pixels },
+                cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
+            };
+        }
         let pixels = data.into_boxed_slice();
         let buffer = BasicImageBuffer { w, h, pixels };
         PreparedImage::prepare(buffer)
@@ -705,10 +706,10 @@ mod tests {
                     })
                     .collect();
                 let mut a = BasicImageBuffer { w, h, pixels: px.clone().into_boxed_slice() };
-                let mut b = BasicImageBuffer { w, h, pixels: px.into_boxed_slice() };
+                let mut b = px;
                 threshold_rows(&mut a);
-                threshold_rows_fast(&mut b);
-                assert!(a.pixels == b.pixels, "{w}x{h} kind {kind}");
+                threshold_rows_fast(&mut b, w, h);
+                assert!(a.pixels[..] == b[..], "{w}x{h} kind {kind}");
             }
         }
         let mut next = crate::geometry::test_rng(0x0123_4567_89AB_CDEF, 1.0);
