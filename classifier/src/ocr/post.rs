@@ -19,19 +19,53 @@ static CONFUSABLES: LazyLock<Confusables> = LazyLock::new(Confusables::build);
 /// Characters an engine writes for `@`.
 const AT_LIKE: [char; 3] = ['@', '©', '®'];
 
+/// One word as the engine read it, with its confidence (0–100, Tesseract's TSV `conf`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    /// The word.
+    pub text: String,
+    /// The engine's confidence in it.
+    pub conf: f32,
+    /// Its box in the strip (left, top, width, height), when known.
+    pub bbox: Option<(u32, u32, u32, u32)>,
+}
+
 /// One pass's words, per line (index = line index; empty when the pass did not read it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
-    /// Words of each line joined by spaces.
-    pub lines: Vec<String>,
+    /// Words of each line in reading order.
+    pub lines: Vec<Vec<Word>>,
 }
 
 impl Reading {
     /// No words for `n` lines.
     pub fn empty(n: usize) -> Reading {
         Reading {
-            lines: vec![String::new(); n],
+            lines: vec![Vec::new(); n],
         }
+    }
+
+    /// One string per line, every word with confidence `conf` (for tests and tools).
+    pub fn from_texts(texts: &[String], conf: f32) -> Reading {
+        Reading {
+            lines: texts
+                .iter()
+                .map(|t| {
+                    t.split_whitespace()
+                        .map(|w| Word {
+                            text: w.to_string(),
+                            conf,
+                            bbox: None,
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The words of line `i` joined by spaces (empty when not read).
+    pub fn text(&self, i: usize) -> String {
+        self.lines.get(i).map(|ws| join(ws)).unwrap_or_default()
     }
 
     /// Parses Tesseract's TSV output for `strip`, keeping words of at least `min_conf`.
@@ -43,8 +77,10 @@ impl Reading {
             if f.len() < 12 || f[0] != "5" {
                 continue;
             }
-            let (Ok(top), Ok(height), Ok(conf)) = (
+            let (Ok(left), Ok(top), Ok(width), Ok(height), Ok(conf)) = (
+                f[6].parse::<u32>(),
                 f[7].parse::<u32>(),
+                f[8].parse::<u32>(),
                 f[9].parse::<u32>(),
                 f[10].parse::<f32>(),
             ) else {
@@ -52,21 +88,53 @@ impl Reading {
             };
             let word = f[11..].join("\t");
             let word = word.trim();
-            if word.is_empty() || conf < min_conf {
+            if word.is_empty() || !(conf >= min_conf) {
                 continue;
             }
             let Some(i) = strip.line_at(top.saturating_add(height / 2)) else {
                 continue;
             };
             if let Some(l) = r.lines.get_mut(i) {
-                if !l.is_empty() {
-                    l.push(' ');
-                }
-                l.push_str(word);
+                let parts: Vec<&str> = word.split_whitespace().collect();
+                let bbox = (parts.len() == 1).then_some((left, top, width, height));
+                l.extend(parts.into_iter().map(|w| Word {
+                    text: w.to_string(),
+                    conf: conf.min(100.0),
+                    bbox,
+                }));
             }
         }
         r
     }
+}
+
+/// A gap between two words narrower than this share of the lower word's height is no space:
+/// the engine split one word (`@lavka_sta rbot`). A dropped underscore leaves a gap of about
+/// half a letter height or more, a real space more still.
+const SPLIT_GAP: f32 = 0.33;
+
+/// The words joined by spaces, except where two words' boxes almost touch on one text row
+/// (see [`SPLIT_GAP`]): those are joined without one.
+fn join(words: &[Word]) -> String {
+    let mut out = String::new();
+    for (k, w) in words.iter().enumerate() {
+        if k > 0 && !same_word(&words[k - 1], w) {
+            out.push(' ');
+        }
+        out.push_str(&w.text);
+    }
+    out
+}
+
+fn same_word(a: &Word, b: &Word) -> bool {
+    let (Some((al, at, aw, ah)), Some((bl, bt, _, bh))) = (a.bbox, b.bbox) else {
+        return false;
+    };
+    let gap = i64::from(bl) - i64::from(al + aw);
+    let h = ah.min(bh) as f32;
+    // Same row: the boxes overlap vertically by at least half the lower one.
+    let overlap = i64::from((at + ah).min(bt + bh)) - i64::from(at.max(bt));
+    gap >= 0 && (gap as f32) < SPLIT_GAP * h && overlap as f32 >= 0.5 * h
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
@@ -184,7 +252,8 @@ pub fn fix_handles(text: &str) -> String {
             Some(mut m) if !m.is_empty() => {
                 // Underscores the engine dropped: a handle has no spaces, so following words
                 // that are Latin (or Cyrillic look-alikes) on the same line are joined with `_`:
-                // `@moon snow60` → `@moon_snow60`, `@mixwhite ВОТ` → `@mixwhite_bot`.
+                // `@moon snow60` → `@moon_snow60`, `@mixwhite ВОТ` → `@mixwhite_bot`,
+                // `@good tripp_bot` → `@good_tripp_bot`.
                 loop {
                     let rest: String = chars.clone().collect();
                     let Some(next) = rest.strip_prefix(' ') else {
@@ -194,7 +263,7 @@ pub fn fix_handles(text: &str) -> String {
                     let joined: Option<String> = w
                         .chars()
                         .flat_map(char::to_lowercase)
-                        .map(|c| latin_of(c).filter(|l| l.is_ascii_alphanumeric()))
+                        .map(|c| latin_of(c).filter(|l| l.is_ascii_alphanumeric() || *l == '_'))
                         .collect();
                     let Some(joined) = joined
                         .filter(|j| j.len() >= 2 && j.chars().any(|c| c.is_ascii_alphabetic()))
@@ -286,53 +355,224 @@ fn is_telegram(k: IndicatorKind) -> bool {
     )
 }
 
-/// Per line: the repaired general text, and the indicators chosen across passes (Telegram
-/// kinds from the Latin pass when it read any, phones from the digit pass when it read one,
-/// everything else from the general pass). No indicator is reported twice.
-pub fn combine(general: &Reading, latin: &Reading, digits: &Reading) -> (Vec<String>, Vec<Found>) {
-    let mut texts = Vec::with_capacity(general.lines.len());
+/// Most words of one line whose share in an indicator is worked out one by one (a longer line
+/// takes the lowest confidence of all its words).
+const MAX_WORDS_WEIGHED: usize = 24;
+
+/// The indicators of `words` after repair, each with the lowest confidence of the words it
+/// rests on: the words without which it is no longer read.
+pub fn read_indicators(words: &[Word]) -> Vec<(Indicator, f32)> {
+    let found = indicators::extract(&repair(&join(words)));
+    let lowest_of_all = words.iter().map(|w| w.conf).fold(100.0, f32::min);
+    found
+        .into_iter()
+        .map(|ind| {
+            let mut conf = f32::INFINITY;
+            if words.len() <= MAX_WORDS_WEIGHED {
+                for k in 0..words.len() {
+                    let without: Vec<Word> = words
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != k)
+                        .map(|(_, w)| w.clone())
+                        .collect();
+                    if !indicators::extract(&repair(&join(&without))).contains(&ind) {
+                        conf = conf.min(words[k].conf);
+                    }
+                }
+            }
+            if conf.is_infinite() {
+                conf = lowest_of_all;
+            }
+            (ind, conf)
+        })
+        .collect()
+}
+
+/// An indicator one pass read on one line, before the vote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// The pass that read it.
+    pub pass: Pass,
+    /// The line it was read on.
+    pub line: usize,
+    /// The lowest engine confidence of the words it was read from (0–100).
+    pub conf: f32,
+}
+
+/// Whether `pass` is trusted for indicators of `kind` at all: the Latin passes only for
+/// Telegram kinds, the digit pass only for phones, the general pass for everything.
+fn reads_kind(pass: Pass, kind: IndicatorKind) -> bool {
+    match pass {
+        Pass::General | Pass::Plain => true,
+        Pass::Latin | Pass::LatinRecheck => is_telegram(kind),
+        Pass::Digits | Pass::DigitsRecheck => kind == IndicatorKind::Phone,
+    }
+}
+
+/// Which prepared image a pass reads: passes on the same image (the general pass and the
+/// whitelisted ones on the first crops) share the engine's view of it, and with several
+/// languages loaded Tesseract gives the same word the same reading and confidence in each, so
+/// they do not count as independent votes; the rechecks read differently prepared crops.
+pub fn view(pass: Pass) -> u8 {
+    match pass {
+        Pass::General | Pass::Latin | Pass::Digits => 0,
+        Pass::LatinRecheck | Pass::DigitsRecheck => 1,
+        Pass::Plain => 2,
+    }
+}
+
+/// Every candidate of every reading, in reading order.
+pub fn candidates(readings: &[(Pass, &Reading)]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for &(pass, r) in readings {
+        for (line, words) in r.lines.iter().enumerate() {
+            for (indicator, conf) in read_indicators(words) {
+                if reads_kind(pass, indicator.kind) {
+                    out.push(Candidate {
+                        indicator,
+                        pass,
+                        line,
+                        conf,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The vote, per line and per group of kinds (Telegram kinds; phones):
+/// 1. a value read on two or more differently prepared images ([`view`]) is reported
+///    (independent readings agreeing is what makes a reading trustworthy);
+/// 2. otherwise a value read by one pass only is reported when the engine was sure of every
+///    word it rests on (confidence at least `sure_conf`), the specialised pass (Latin for
+///    handles, digits for phones) before the general one;
+/// 3. other kinds (wallets, links, e-mail) are read by the general pass alone, as in page text.
+///
+/// No indicator is reported twice. Returns the reported indicators.
+pub fn vote(cands: &[Candidate], sure_conf: f32) -> Vec<Found> {
     let mut found: Vec<Found> = Vec::new();
-    let push = |found: &mut Vec<Found>, indicator: Indicator, pass: Pass, line: usize| {
-        if !found.iter().any(|f| f.indicator == indicator) {
-            found.push(Found {
-                indicator,
-                pass,
-                line,
-            });
+    let mut push = |f: Found| {
+        if !found.iter().any(|g| g.indicator == f.indicator) {
+            found.push(f);
         }
     };
-    for (i, g) in general.lines.iter().enumerate() {
-        let g = repair(g);
-        let from_general = indicators::extract(&g);
-        let pick = |r: &Reading, keep: &dyn Fn(IndicatorKind) -> bool| -> Vec<Indicator> {
-            r.lines
-                .get(i)
-                .map(|t| indicators::extract(&repair(t)))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|ind| keep(ind.kind))
-                .collect()
-        };
-        let tg_latin = pick(latin, &is_telegram);
-        let ph_digits = pick(digits, &|k| k == IndicatorKind::Phone);
-        for ind in from_general {
-            let k = ind.kind;
-            if (is_telegram(k) && !tg_latin.is_empty())
-                || (k == IndicatorKind::Phone && !ph_digits.is_empty())
-            {
-                continue;
+    let lines: Vec<usize> = {
+        let mut l: Vec<usize> = cands.iter().map(|c| c.line).collect();
+        l.sort_unstable();
+        l.dedup();
+        l
+    };
+    let groups: [&dyn Fn(IndicatorKind) -> bool; 2] =
+        [&is_telegram, &|k| k == IndicatorKind::Phone];
+    for line in lines {
+        let here: Vec<&Candidate> = cands.iter().filter(|c| c.line == line).collect();
+        for c in &here {
+            if !groups.iter().any(|g| g(c.indicator.kind)) && c.pass == Pass::General {
+                push(Found {
+                    indicator: c.indicator.clone(),
+                    pass: c.pass,
+                    line,
+                    votes: 1,
+                    confidence: c.conf,
+                });
             }
-            push(&mut found, ind, Pass::General, i);
         }
-        for ind in tg_latin {
-            push(&mut found, ind, Pass::Latin, i);
+        for group in groups {
+            let cs: Vec<&&Candidate> = here.iter().filter(|c| group(c.indicator.kind)).collect();
+            // Distinct values with the passes that read them and their best confidence.
+            let views = |passes: &[Pass]| {
+                let mut v: Vec<u8> = passes.iter().map(|&p| view(p)).collect();
+                v.sort_unstable();
+                v.dedup();
+                v.len()
+            };
+            let mut values: Vec<(&Indicator, Vec<Pass>, f32)> = Vec::new();
+            for c in &cs {
+                match values.iter_mut().find(|v| *v.0 == c.indicator) {
+                    Some(v) => {
+                        if !v.1.contains(&c.pass) {
+                            v.1.push(c.pass);
+                        }
+                        v.2 = v.2.max(c.conf);
+                    }
+                    None => values.push((&c.indicator, vec![c.pass], c.conf)),
+                }
+            }
+            let agreed: Vec<_> = values.iter().filter(|v| views(&v.1) >= 2).collect();
+            let chosen: Vec<_> = if agreed.is_empty() {
+                let sure: Vec<_> = values.iter().filter(|v| v.2 >= sure_conf).collect();
+                // Two sure readings of one thing that differ (`@store_dream`, `@storedream`):
+                // the engine is sure of both, so its confidence says nothing here.
+                let contested = |v: &&(&Indicator, Vec<Pass>, f32)| {
+                    values
+                        .iter()
+                        .any(|w| w.0 != v.0 && w.2 >= sure_conf && near(&w.0.value, &v.0.value))
+                };
+                let sure: Vec<_> = sure.into_iter().filter(|v| !contested(v)).collect();
+                let special: Vec<_> = sure
+                    .iter()
+                    .copied()
+                    .filter(|v| v.1.iter().any(|&p| p != Pass::General))
+                    .collect();
+                if special.is_empty() { sure } else { special }
+            } else {
+                agreed
+            };
+            for (ind, passes, conf) in chosen {
+                let pass = passes
+                    .iter()
+                    .copied()
+                    .find(|&p| p != Pass::General)
+                    .unwrap_or(passes[0]);
+                push(Found {
+                    indicator: (*ind).clone(),
+                    pass,
+                    line,
+                    votes: views(passes),
+                    confidence: *conf,
+                });
+            }
         }
-        for ind in ph_digits {
-            push(&mut found, ind, Pass::Digits, i);
-        }
-        texts.push(g);
     }
-    (texts, found)
+    found
+}
+
+/// Two values are readings of the same thing: at most a third of the longer one's characters
+/// (at least two) edited.
+fn near(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= (a.len().max(b.len()) / 3).max(2)
+}
+
+/// Per line: the repaired general text, the indicators chosen by [`vote`], and all
+/// candidates.
+pub fn combine(
+    n: usize,
+    readings: &[(Pass, &Reading)],
+    sure_conf: f32,
+) -> (Vec<String>, Vec<Found>, Vec<Candidate>) {
+    let general = readings.iter().find(|(p, _)| *p == Pass::General);
+    let texts = (0..n)
+        .map(|i| general.map(|(_, r)| repair(&r.text(i))).unwrap_or_default())
+        .collect();
+    let cands = candidates(readings);
+    let found = vote(&cands, sure_conf);
+    (texts, found, cands)
 }
 
 #[cfg(test)]
@@ -384,28 +624,194 @@ mod tests {
                    5\t1\t1\t1\t2\t2\t0\t65\t10\t30\t3.0\tzzz\n\
                    5\tbroken\n";
         let r = Reading::from_tsv(tsv, &strip, 2, 20.0);
-        assert_eq!(r.lines, vec!["СОЛЬ".to_string(), "@shop".to_string()]);
+        assert_eq!(r.text(0), "СОЛЬ");
+        assert_eq!(r.text(1), "@shop");
+        assert_eq!(r.lines[1][0].conf, 91.0);
+    }
+
+    fn words(t: &[(&str, f32)]) -> Vec<Word> {
+        t.iter()
+            .map(|&(w, conf)| Word {
+                text: w.to_string(),
+                conf,
+                bbox: None,
+            })
+            .collect()
+    }
+
+    fn reported(readings: &[(Pass, &Reading)]) -> Vec<(String, Pass, usize)> {
+        let (_, found, _) = combine(1, readings, 90.0);
+        found
+            .iter()
+            .map(|f| (f.indicator.value.clone(), f.pass, f.votes))
+            .collect()
     }
 
     #[test]
-    fn combine_prefers_the_specialised_passes() {
+    fn an_indicator_rests_on_its_least_sure_word() {
+        let r = read_indicators(&words(&[
+            ("Звони", 40.0),
+            ("8", 95.0),
+            ("707", 91.0),
+            ("123", 72.0),
+            ("45", 96.0),
+            ("67", 93.0),
+        ]));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].0.value, "+77071234567");
+        // `Звони` is not part of the number: its low confidence does not count.
+        assert_eq!(r[0].1, 72.0);
+        // A handle joined from two words rests on both.
+        let r = read_indicators(&words(&[("@moon", 95.0), ("snow60", 61.0)]));
+        assert_eq!(r[0].0.value, "@moon_snow60");
+        assert_eq!(r[0].1, 61.0);
+    }
+
+    #[test]
+    fn words_split_by_a_hair_are_joined_and_a_dropped_underscore_is_put_back() {
+        let w = |text: &str, left: u32, width: u32| Word {
+            text: text.into(),
+            conf: 90.0,
+            bbox: Some((left, 20, width, 54)),
+        };
+        // `sta` and `rbot` 11 px apart (a fifth of the letter height): one word. `@lavka` and
+        // `sta` 36 px apart: the underscore the engine dropped.
+        let words = vec![
+            w("@lavka", 45, 257),
+            w("sta", 338, 133),
+            w("rbot", 482, 159),
+        ];
+        assert_eq!(
+            join(&words),
+            "@lavka sta rbot".replacen(" sta r", " star", 1)
+        );
+        let found = read_indicators(&words);
+        assert_eq!(found[0].0.value, "@lavka_starbot");
+        // Without boxes every gap is a space.
+        let r = Reading::from_texts(&["@lavka sta rbot".to_string()], 90.0);
+        assert_eq!(r.text(0), "@lavka sta rbot");
+    }
+
+    #[test]
+    fn near_values_are_readings_of_one_thing() {
+        assert!(near("@store_dream", "@storedream"));
+        assert!(near("+77071234567", "+77071284567"));
+        assert!(!near("@store_dream", "@alma_kz"));
+    }
+
+    #[test]
+    fn two_sure_but_different_readings_of_one_handle_report_neither() {
         let g = Reading {
-            lines: vec!["@snoш_shop 8 707 123 45 6".into()],
+            lines: vec![words(&[("@store_dream", 91.4)])],
         };
         let l = Reading {
-            lines: vec!["@snow_shop".into()],
+            lines: vec![words(&[("@storedream", 91.8)])],
+        };
+        assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
+        // A recheck on the other crop settles it.
+        let r = Reading {
+            lines: vec![words(&[("@store_dream", 70.0)])],
+        };
+        assert_eq!(
+            reported(&[
+                (Pass::General, &g),
+                (Pass::Latin, &l),
+                (Pass::LatinRecheck, &r)
+            ]),
+            vec![("@store_dream".to_string(), Pass::LatinRecheck, 2)]
+        );
+    }
+
+    #[test]
+    fn agreement_between_differently_prepared_crops_is_reported() {
+        let g = Reading {
+            lines: vec![words(&[("@snoш_shop", 55.0), ("8", 60.0), ("707", 50.0)])],
+        };
+        let l = Reading {
+            lines: vec![words(&[("@snow_shop", 70.0)])],
+        };
+        // The general and Latin passes read the same crop: their agreement is one vote, and
+        // the engine was unsure.
+        assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
+        // The recheck reads another crop: the general reading repairs to the same handle.
+        assert_eq!(
+            reported(&[(Pass::General, &g), (Pass::LatinRecheck, &l)]),
+            vec![("@snow_shop".to_string(), Pass::LatinRecheck, 2)]
+        );
+    }
+
+    #[test]
+    fn a_one_pass_reading_needs_a_sure_engine() {
+        let g = Reading {
+            lines: vec![words(&[("ЗВОНИ", 90.0)])],
+        };
+        let unsure = Reading {
+            lines: vec![words(&[
+                ("8", 80.0),
+                ("707", 62.0),
+                ("123", 88.0),
+                ("45", 90.0),
+                ("67", 90.0),
+            ])],
+        };
+        // Read by the digit pass alone, one word at 62: not reported.
+        assert!(reported(&[(Pass::General, &g), (Pass::Digits, &unsure)]).is_empty());
+        let sure = Reading {
+            lines: vec![words(&[
+                ("8", 96.0),
+                ("707", 95.0),
+                ("123", 93.0),
+                ("45", 96.0),
+                ("67", 97.0),
+            ])],
+        };
+        assert_eq!(
+            reported(&[(Pass::General, &g), (Pass::Digits, &sure)]),
+            vec![("+77071234567".to_string(), Pass::Digits, 1)]
+        );
+    }
+
+    #[test]
+    fn unrelated_sure_readings_prefer_the_specialised_pass() {
+        let g = Reading {
+            lines: vec![words(&[
+                ("@ab_cd", 95.0),
+                ("8", 95.0),
+                ("707", 95.0),
+                ("999", 95.0),
+                ("99", 95.0),
+                ("99", 95.0),
+            ])],
+        };
+        let l = Reading {
+            lines: vec![words(&[("@snow_shop", 93.0)])],
         };
         let d = Reading {
-            lines: vec!["8 707 123 45 67".into()],
+            lines: vec![words(&[
+                ("8", 94.0),
+                ("707", 94.0),
+                ("123", 94.0),
+                ("45", 94.0),
+                ("67", 94.0),
+            ])],
         };
-        let (_, found) = combine(&g, &l, &d);
-        let values: Vec<(&str, Pass)> = found
-            .iter()
-            .map(|f| (f.indicator.value.as_str(), f.pass))
-            .collect();
+        let got = reported(&[(Pass::General, &g), (Pass::Latin, &l), (Pass::Digits, &d)]);
         assert_eq!(
-            values,
-            vec![("@snow_shop", Pass::Latin), ("+77071234567", Pass::Digits)]
+            got,
+            vec![
+                ("@snow_shop".to_string(), Pass::Latin, 1),
+                ("+77071234567".to_string(), Pass::Digits, 1)
+            ]
         );
+    }
+
+    #[test]
+    fn specialised_passes_only_count_for_their_kinds() {
+        // The digit pass "reading" a handle or the Latin pass a phone is ignored.
+        let l = Reading {
+            lines: vec![words(&[("+77071234567", 99.0)])],
+        };
+        let g = Reading::empty(1);
+        assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
     }
 }

@@ -48,7 +48,7 @@ impl Blob {
 /// Most blobs considered per polarity (a noise texture cannot blow up the chaining step).
 const MAX_BLOBS: usize = 20_000;
 /// Fewest letters a line needs (`МЕФ`, `ОПТ` have three).
-const MIN_LETTERS: usize = 3;
+pub(super) const MIN_LETTERS: usize = 3;
 
 /// Finds the text lines of `gray`, most letters first, at most `opts.max_lines`.
 pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
