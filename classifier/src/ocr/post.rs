@@ -33,8 +33,11 @@ pub struct Word {
 /// One pass's words, per line (index = line index; empty when the pass did not read it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
-    /// Words of each line in reading order.
+    /// Words of each line in reading order, however unsure the engine was of them.
     pub lines: Vec<Vec<Word>>,
+    /// Words below this confidence are left out of [`Reading::text`]; indicators still see
+    /// them, so a handle whose last word the engine doubted is doubted too, not cut short.
+    pub min_conf: f32,
 }
 
 impl Reading {
@@ -42,6 +45,7 @@ impl Reading {
     pub fn empty(n: usize) -> Reading {
         Reading {
             lines: vec![Vec::new(); n],
+            min_conf: 0.0,
         }
     }
 
@@ -60,18 +64,31 @@ impl Reading {
                         .collect()
                 })
                 .collect(),
+            min_conf: 0.0,
         }
     }
 
-    /// The words of line `i` joined by spaces (empty when not read).
+    /// The words of line `i` the engine was reasonably sure of, joined by spaces (empty when
+    /// not read).
     pub fn text(&self, i: usize) -> String {
-        self.lines.get(i).map(|ws| join(ws)).unwrap_or_default()
+        self.lines
+            .get(i)
+            .map(|ws| {
+                let sure: Vec<Word> = ws
+                    .iter()
+                    .filter(|w| w.conf >= self.min_conf)
+                    .cloned()
+                    .collect();
+                join(&sure)
+            })
+            .unwrap_or_default()
     }
 
-    /// Parses Tesseract's TSV output for `strip`, keeping words of at least `min_conf`.
-    /// Malformed rows are skipped.
+    /// Parses Tesseract's TSV output for `strip`; words below `min_conf` are kept for the
+    /// indicators' confidence but left out of the text. Malformed rows are skipped.
     pub fn from_tsv(tsv: &str, strip: &Strip, n: usize, min_conf: f32) -> Reading {
         let mut r = Reading::empty(n);
+        r.min_conf = min_conf;
         for row in tsv.lines().skip(1) {
             let f: Vec<&str> = row.split('\t').collect();
             if f.len() < 12 || f[0] != "5" {
@@ -88,7 +105,7 @@ impl Reading {
             };
             let word = f[11..].join("\t");
             let word = word.trim();
-            if word.is_empty() || !(conf >= min_conf) {
+            if word.is_empty() || conf.is_nan() {
                 continue;
             }
             let Some(i) = strip.line_at(top.saturating_add(height / 2)) else {
@@ -693,6 +710,25 @@ mod tests {
     }
 
     #[test]
+    fn a_doubted_last_word_makes_the_handle_doubted_not_shorter() {
+        let strip = Strip {
+            image: image::GrayImage::new(10, 100),
+            rows: vec![(0, 0, 100)],
+        };
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   5\t1\t1\t1\t1\t1\t0\t20\t300\t50\t93.0\t@good_green\n\
+                   5\t1\t1\t1\t1\t2\t330\t20\t90\t50\t12.0\tbot\n";
+        let r = Reading::from_tsv(tsv, &strip, 1, 20.0);
+        // The text leaves the doubted word out; the indicator rests on it.
+        assert_eq!(r.text(0), "@good_green");
+        let found = read_indicators(&r.lines[0]);
+        assert_eq!(found.len(), 1);
+        assert_ne!(found[0].0.value, "@good_green");
+        assert_eq!(found[0].1, 12.0);
+        assert!(vote(&candidates(&[(Pass::General, &r)]), 90.0).is_empty());
+    }
+
+    #[test]
     fn near_values_are_readings_of_one_thing() {
         assert!(near("@store_dream", "@storedream"));
         assert!(near("+77071234567", "+77071284567"));
@@ -702,14 +738,17 @@ mod tests {
     #[test]
     fn two_sure_but_different_readings_of_one_handle_report_neither() {
         let g = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("@store_dream", 91.4)])],
         };
         let l = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("@storedream", 91.8)])],
         };
         assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
         // A recheck on the other crop settles it.
         let r = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("@store_dream", 70.0)])],
         };
         assert_eq!(
@@ -725,9 +764,11 @@ mod tests {
     #[test]
     fn agreement_between_differently_prepared_crops_is_reported() {
         let g = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("@snoш_shop", 55.0), ("8", 60.0), ("707", 50.0)])],
         };
         let l = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("@snow_shop", 70.0)])],
         };
         // The general and Latin passes read the same crop: their agreement is one vote, and
@@ -743,9 +784,11 @@ mod tests {
     #[test]
     fn a_one_pass_reading_needs_a_sure_engine() {
         let g = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("ЗВОНИ", 90.0)])],
         };
         let unsure = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[
                 ("8", 80.0),
                 ("707", 62.0),
@@ -757,6 +800,7 @@ mod tests {
         // Read by the digit pass alone, one word at 62: not reported.
         assert!(reported(&[(Pass::General, &g), (Pass::Digits, &unsure)]).is_empty());
         let sure = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[
                 ("8", 96.0),
                 ("707", 95.0),
@@ -774,6 +818,7 @@ mod tests {
     #[test]
     fn unrelated_sure_readings_prefer_the_specialised_pass() {
         let g = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[
                 ("@ab_cd", 95.0),
                 ("8", 95.0),
@@ -784,9 +829,11 @@ mod tests {
             ])],
         };
         let l = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("@snow_shop", 93.0)])],
         };
         let d = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[
                 ("8", 94.0),
                 ("707", 94.0),
@@ -809,6 +856,7 @@ mod tests {
     fn specialised_passes_only_count_for_their_kinds() {
         // The digit pass "reading" a handle or the Latin pass a phone is ignored.
         let l = Reading {
+            min_conf: 0.0,
             lines: vec![words(&[("+77071234567", 99.0)])],
         };
         let g = Reading::empty(1);
