@@ -321,7 +321,7 @@ mod tests {
             let x0 = 60 + k * 60;
             for y in 40..80 {
                 for x in x0..x0 + 28 {
-                    if x < x0 + 6 || x >= x0 + 22 || y < 46 || y >= 74 {
+                    if !(x0 + 6..x0 + 22).contains(&x) || !(46..74).contains(&y) {
                         g.put_pixel(x, y, Luma([0]));
                     }
                 }
