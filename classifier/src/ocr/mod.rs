@@ -293,6 +293,8 @@ pub struct Session {
     lines: Vec<Line>,
     crops: Vec<GrayImage>,
     readings: Vec<(Pass, post::Reading)>,
+    /// The candidates of `readings`, extended as each reading comes in (worked out once).
+    candidates: Vec<Candidate>,
     /// The pass waiting for output and the strip layout it was built with.
     pending: Option<(Pass, prep::Strip)>,
     next: Option<Pass>,
@@ -326,8 +328,11 @@ impl Session {
         let mut lines = Vec::new();
         let mut crops = Vec::new();
         for l in regions::detect(&gray, &detect_opts) {
+            if lines.len() >= opts.max_lines {
+                break;
+            }
             let p = prep::crop_line(&gray, &l, opts.letter_px);
-            if p.letters >= regions::MIN_LETTERS && lines.len() < opts.max_lines {
+            if p.letters >= regions::MIN_LETTERS {
                 lines.push(l);
                 crops.push(p.image);
             }
@@ -339,6 +344,7 @@ impl Session {
             lines,
             crops,
             readings: Vec::new(),
+            candidates: Vec::new(),
             pending: None,
             passes_run: 0,
             pass_errors: Vec::new(),
@@ -374,22 +380,10 @@ impl Session {
                     let min = self.opts.min_phone_digits;
                     self.select(|t| post::digit_like(t) >= min)
                 }
-                Pass::LatinRecheck => self.unsettled(
-                    |k| {
-                        matches!(
-                            k,
-                            crate::indicators::IndicatorKind::Telegram
-                                | crate::indicators::IndicatorKind::TelegramBot
-                        )
-                    },
-                    post::hints_handle,
-                ),
+                Pass::LatinRecheck => self.unsettled(pass, post::hints_handle),
                 Pass::DigitsRecheck => {
                     let min = self.opts.min_phone_digits;
-                    self.unsettled(
-                        |k| k == crate::indicators::IndicatorKind::Phone,
-                        |t| post::digit_like(t) >= min,
-                    )
+                    self.unsettled(pass, |t| post::digit_like(t) >= min)
                 }
                 Pass::Plain => Vec::new(),
             };
@@ -444,22 +438,20 @@ impl Session {
         (0..self.lines.len()).filter(|&i| f(&g.text(i))).collect()
     }
 
-    /// Lines that hint at an indicator of a kind `f` accepts (`hint` on the general reading,
-    /// or a candidate of such a kind) for which the vote so far reports none of that kind.
-    fn unsettled(
-        &self,
-        f: impl Fn(crate::indicators::IndicatorKind) -> bool,
-        hint: impl Fn(&str) -> bool,
-    ) -> Vec<usize> {
-        let readings: Vec<(Pass, &post::Reading)> =
-            self.readings.iter().map(|(p, r)| (*p, r)).collect();
-        let cands = post::candidates(&readings);
-        let found = post::vote(&cands, self.opts.sure_confidence);
+    /// Lines that hint at an indicator of a kind the recheck `pass` reads (`hint` on the
+    /// general reading, or a candidate of such a kind) for which the vote so far reports none
+    /// of that kind.
+    fn unsettled(&self, pass: Pass, hint: impl Fn(&str) -> bool) -> Vec<usize> {
+        let f = |k| post::reads_kind(pass, k);
+        let found = post::vote(&self.candidates, self.opts.sure_confidence);
         let general = self.reading(Pass::General);
         (0..self.lines.len())
             .filter(|&i| {
                 let hinted = general.is_some_and(|g| hint(&g.text(i)))
-                    || cands.iter().any(|c| c.line == i && f(c.indicator.kind));
+                    || self
+                        .candidates
+                        .iter()
+                        .any(|c| c.line == i && f(c.indicator.kind));
                 hinted && !found.iter().any(|x| x.line == i && f(x.indicator.kind))
             })
             .collect()
@@ -490,6 +482,8 @@ impl Session {
             self.lines.len(),
             self.opts.min_word_confidence,
         );
+        self.candidates
+            .extend(post::candidates(&[(pass, &reading)]));
         self.readings.push((pass, reading));
     }
 
@@ -498,8 +492,8 @@ impl Session {
         let n = self.lines.len();
         let readings: Vec<(Pass, &post::Reading)> =
             self.readings.iter().map(|(p, r)| (*p, r)).collect();
-        let (texts, indicators, candidates) =
-            post::combine(n, &readings, self.opts.sure_confidence);
+        let (texts, indicators) =
+            post::combine(n, &readings, &self.candidates, self.opts.sure_confidence);
         let lines: Vec<LineText> = self
             .lines
             .iter()
@@ -523,7 +517,7 @@ impl Session {
             lines,
             text,
             indicators,
-            candidates,
+            candidates: self.candidates,
             passes_run: self.passes_run,
             pass_errors: self.pass_errors,
         }
@@ -555,10 +549,8 @@ pub fn combine_readings(
         post::Reading::from_texts(&texts, conf)
     };
     let (g, l, d) = (reading(general), reading(latin), reading(digits));
-    let (texts, found, _) = post::combine(
-        n,
-        &[(Pass::General, &g), (Pass::Latin, &l), (Pass::Digits, &d)],
-        opts.sure_confidence,
-    );
+    let readings = [(Pass::General, &g), (Pass::Latin, &l), (Pass::Digits, &d)];
+    let cands = post::candidates(&readings);
+    let (texts, found) = post::combine(n, &readings, &cands, opts.sure_confidence);
     (texts, found)
 }

@@ -68,8 +68,8 @@ impl Reading {
         }
     }
 
-    /// The words of line `i` the engine was reasonably sure of, joined by spaces (empty when
-    /// not read).
+    /// The words of line `i` the engine was reasonably sure of, joined by spaces, the crop's
+    /// text rows by line breaks (empty when not read).
     pub fn text(&self, i: usize) -> String {
         self.lines
             .get(i)
@@ -131,27 +131,44 @@ impl Reading {
 const SPLIT_GAP: f32 = 0.33;
 
 /// The words joined by spaces, except where two words' boxes almost touch on one text row
-/// (see [`SPLIT_GAP`]): those are joined without one.
+/// (see [`SPLIT_GAP`]): those are joined without one; and where the next word sits on another
+/// text row of the crop (a neighbouring line's letters inside the margin): there a line
+/// break, which neither repair crosses, so such words are never taken for the rest of a
+/// handle (`@snow_shop` above the cut-off tops of a phone number is not `@snow_shop_ta`).
 fn join(words: &[Word]) -> String {
     let mut out = String::new();
     for (k, w) in words.iter().enumerate() {
-        if k > 0 && !same_word(&words[k - 1], w) {
-            out.push(' ');
+        if k > 0 {
+            let prev = &words[k - 1];
+            if !same_row(prev, w) {
+                out.push('\n');
+            } else if !same_word(prev, w) {
+                out.push(' ');
+            }
         }
         out.push_str(&w.text);
     }
     out
 }
 
+/// The boxes overlap vertically by at least half the lower one (words without a box are
+/// taken to share the row).
+fn same_row(a: &Word, b: &Word) -> bool {
+    let (Some((_, at, _, ah)), Some((_, bt, _, bh))) = (a.bbox, b.bbox) else {
+        return true;
+    };
+    let h = ah.min(bh) as f32;
+    let overlap = i64::from((at + ah).min(bt + bh)) - i64::from(at.max(bt));
+    overlap as f32 >= 0.5 * h
+}
+
 fn same_word(a: &Word, b: &Word) -> bool {
-    let (Some((al, at, aw, ah)), Some((bl, bt, _, bh))) = (a.bbox, b.bbox) else {
+    let (Some((al, _, aw, ah)), Some((bl, _, _, bh))) = (a.bbox, b.bbox) else {
         return false;
     };
     let gap = i64::from(bl) - i64::from(al + aw);
     let h = ah.min(bh) as f32;
-    // Same row: the boxes overlap vertically by at least half the lower one.
-    let overlap = i64::from((at + ah).min(bt + bh)) - i64::from(at.max(bt));
-    gap >= 0 && (gap as f32) < SPLIT_GAP * h && overlap as f32 >= 0.5 * h
+    gap >= 0 && (gap as f32) < SPLIT_GAP * h && same_row(a, b)
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
@@ -365,7 +382,8 @@ pub fn repair(text: &str) -> String {
     fix_digits(&fix_handles(text))
 }
 
-fn is_telegram(k: IndicatorKind) -> bool {
+/// The Telegram kinds (handles, bots, invite links): what the Latin passes read.
+pub fn is_telegram(k: IndicatorKind) -> bool {
     matches!(
         k,
         IndicatorKind::Telegram | IndicatorKind::TelegramBot | IndicatorKind::TelegramInvite
@@ -377,32 +395,32 @@ fn is_telegram(k: IndicatorKind) -> bool {
 const MAX_WORDS_WEIGHED: usize = 24;
 
 /// The indicators of `words` after repair, each with the lowest confidence of the words it
-/// rests on: the words without which it is no longer read.
+/// rests on: the words without which it is no longer read. Each word is left out once (one
+/// extraction per word, whatever the number of indicators).
 pub fn read_indicators(words: &[Word]) -> Vec<(Indicator, f32)> {
     let found = indicators::extract(&repair(&join(words)));
+    if found.is_empty() {
+        return Vec::new();
+    }
     let lowest_of_all = words.iter().map(|w| w.conf).fold(100.0, f32::min);
-    found
-        .into_iter()
-        .map(|ind| {
-            let mut conf = f32::INFINITY;
-            if words.len() <= MAX_WORDS_WEIGHED {
-                for k in 0..words.len() {
-                    let without: Vec<Word> = words
-                        .iter()
-                        .enumerate()
-                        .filter(|&(j, _)| j != k)
-                        .map(|(_, w)| w.clone())
-                        .collect();
-                    if !indicators::extract(&repair(&join(&without))).contains(&ind) {
-                        conf = conf.min(words[k].conf);
-                    }
+    let mut conf = vec![f32::INFINITY; found.len()];
+    if words.len() <= MAX_WORDS_WEIGHED {
+        let mut without: Vec<Word> = Vec::with_capacity(words.len());
+        for (k, w) in words.iter().enumerate() {
+            without.clear();
+            without.extend(words[..k].iter().chain(&words[k + 1..]).cloned());
+            let left = indicators::extract(&repair(&join(&without)));
+            for (c, ind) in conf.iter_mut().zip(&found) {
+                if !left.contains(ind) {
+                    *c = c.min(w.conf);
                 }
             }
-            if conf.is_infinite() {
-                conf = lowest_of_all;
-            }
-            (ind, conf)
-        })
+        }
+    }
+    found
+        .into_iter()
+        .zip(conf)
+        .map(|(ind, c)| (ind, if c.is_infinite() { lowest_of_all } else { c }))
         .collect()
 }
 
@@ -421,7 +439,7 @@ pub struct Candidate {
 
 /// Whether `pass` is trusted for indicators of `kind` at all: the Latin passes only for
 /// Telegram kinds, the digit pass only for phones, the general pass for everything.
-fn reads_kind(pass: Pass, kind: IndicatorKind) -> bool {
+pub fn reads_kind(pass: Pass, kind: IndicatorKind) -> bool {
     match pass {
         Pass::General | Pass::Plain => true,
         Pass::Latin | Pass::LatinRecheck => is_telegram(kind),
@@ -576,20 +594,24 @@ fn near(a: &str, b: &str) -> bool {
     prev[b.len()] <= (a.len().max(b.len()) / 3).max(2)
 }
 
-/// Per line: the repaired general text, the indicators chosen by [`vote`], and all
-/// candidates.
+/// Per line: the repaired general text (the crop's text rows joined by spaces), and the
+/// indicators chosen by [`vote`] from `cands` (the [`candidates`] of `readings`, worked out
+/// once by the caller).
 pub fn combine(
     n: usize,
     readings: &[(Pass, &Reading)],
+    cands: &[Candidate],
     sure_conf: f32,
-) -> (Vec<String>, Vec<Found>, Vec<Candidate>) {
+) -> (Vec<String>, Vec<Found>) {
     let general = readings.iter().find(|(p, _)| *p == Pass::General);
     let texts = (0..n)
-        .map(|i| general.map(|(_, r)| repair(&r.text(i))).unwrap_or_default())
+        .map(|i| {
+            general
+                .map(|(_, r)| repair(&r.text(i)).replace('\n', " "))
+                .unwrap_or_default()
+        })
         .collect();
-    let cands = candidates(readings);
-    let found = vote(&cands, sure_conf);
-    (texts, found, cands)
+    (texts, vote(cands, sure_conf))
 }
 
 #[cfg(test)]
@@ -657,7 +679,7 @@ mod tests {
     }
 
     fn reported(readings: &[(Pass, &Reading)]) -> Vec<(String, Pass, usize)> {
-        let (_, found, _) = combine(1, readings, 90.0);
+        let (_, found) = combine(1, readings, &candidates(readings), 90.0);
         found
             .iter()
             .map(|f| (f.indicator.value.clone(), f.pass, f.votes))
@@ -707,6 +729,48 @@ mod tests {
         // Without boxes every gap is a space.
         let r = Reading::from_texts(&["@lavka sta rbot".to_string()], 90.0);
         assert_eq!(r.text(0), "@lavka sta rbot");
+    }
+
+    #[test]
+    fn words_on_another_row_of_the_crop_are_not_part_of_a_handle() {
+        // A sticker's handle line whose crop holds the cut-off tops of the phone number below
+        // (the engine's words and boxes from a real run): the second row is read as `ТА 4232
+        // AG t`, which must not become `@snow_shop_ta`.
+        let w = |text: &str, left: u32, top: u32, width: u32, height: u32, conf: f32| Word {
+            text: text.into(),
+            conf,
+            bbox: Some((left, top, width, height)),
+        };
+        let words = vec![
+            w("@snow_shop", 43, 240, 482, 69, 91.5),
+            w("ТА", 35, 322, 177, 22, 66.7),
+            w("4232", 248, 321, 130, 33, 50.9),
+            w("AG", 411, 321, 88, 33, 78.6),
+        ];
+        assert_eq!(join(&words), "@snow_shop\nТА 4232 AG");
+        let found = read_indicators(&words);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0.value, "@snow_shop");
+        // It rests on its own word only.
+        assert_eq!(found[0].1, 91.5);
+        // On one row (no boxes: one row is assumed) `ТА` would be the rest of the handle.
+        let one_row: Vec<Word> = words
+            .iter()
+            .map(|x| Word {
+                bbox: None,
+                ..x.clone()
+            })
+            .collect();
+        assert_eq!(read_indicators(&one_row)[0].0.value, "@snow_shop_ta");
+        // The line's text keeps both rows, one after the other.
+        let r = Reading {
+            lines: vec![words],
+            min_conf: 20.0,
+        };
+        let readings = [(Pass::General, &r)];
+        let (texts, found) = combine(1, &readings, &candidates(&readings), 90.0);
+        assert_eq!(texts[0], "@snow_shop ТА 4232 AG");
+        assert_eq!(found.len(), 1);
     }
 
     #[test]
