@@ -12,8 +12,10 @@
 //!   [`OcrOptions::max_lines`] lines are detected; those that keep fewer than three letters on
 //!   the cleaned crop are dropped before any OCR.
 //! - `post`: Tesseract TSV parsing (words with confidences and boxes), words mapped back to
-//!   lines, script-aware repair (Cyrillic look-alikes inside Latin handles, letters inside
-//!   phone numbers), candidates with the confidence of the words they rest on, and the vote.
+//!   lines and to text rows within a line's crop (a neighbouring line's letters in the margin
+//!   are another row, never the rest of a handle), script-aware repair (Cyrillic look-alikes
+//!   inside Latin handles, letters inside phone numbers), candidates with the confidence of
+//!   the words they rest on, and the vote.
 //! - [`Session`]: the state machine tying them together: [`Session::next_job`] says what to
 //!   run, [`Session::feed`] takes the engine's output, [`Session::finish`] gives the result.
 //! - `synth` (feature `synth`): deterministic synthetic street photos for tests and benchmarks.
