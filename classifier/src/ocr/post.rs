@@ -28,6 +28,9 @@ pub struct Word {
     pub conf: f32,
     /// Its box in the strip (left, top, width, height), when known.
     pub bbox: Option<(u32, u32, u32, u32)>,
+    /// The engine's text line it belongs to (TSV block, paragraph and line numbers), when
+    /// known: words of one crop on different engine lines are on different text rows.
+    pub row: Option<(u32, u32, u32)>,
 }
 
 /// One pass's words, per line (index = line index; empty when the pass did not read it).
@@ -60,6 +63,7 @@ impl Reading {
                             text: w.to_string(),
                             conf,
                             bbox: None,
+                            row: None,
                         })
                         .collect()
                 })
@@ -94,6 +98,10 @@ impl Reading {
             if f.len() < 12 || f[0] != "5" {
                 continue;
             }
+            let row = match (f[2].parse(), f[3].parse(), f[4].parse()) {
+                (Ok(b), Ok(p), Ok(l)) => Some((b, p, l)),
+                _ => None,
+            };
             let (Ok(left), Ok(top), Ok(width), Ok(height), Ok(conf)) = (
                 f[6].parse::<u32>(),
                 f[7].parse::<u32>(),
@@ -118,6 +126,7 @@ impl Reading {
                     text: w.to_string(),
                     conf: conf.min(100.0),
                     bbox,
+                    row,
                 }));
             }
         }
@@ -151,15 +160,24 @@ fn join(words: &[Word]) -> String {
     out
 }
 
-/// The boxes overlap vertically by at least half the lower one (words without a box are
-/// taken to share the row).
+/// On one text row: the same engine line when both are known (the engine follows a skewed
+/// baseline), else boxes that overlap vertically by at least half the lower one (words
+/// without either are taken to share the row).
 fn same_row(a: &Word, b: &Word) -> bool {
+    if let (Some(ra), Some(rb)) = (a.row, b.row) {
+        return ra == rb;
+    }
+    overlap_vertically(a, b).unwrap_or(true)
+}
+
+/// The boxes overlap vertically by at least half the lower one (`None` without boxes).
+fn overlap_vertically(a: &Word, b: &Word) -> Option<bool> {
     let (Some((_, at, _, ah)), Some((_, bt, _, bh))) = (a.bbox, b.bbox) else {
-        return true;
+        return None;
     };
     let h = ah.min(bh) as f32;
     let overlap = i64::from((at + ah).min(bt + bh)) - i64::from(at.max(bt));
-    overlap as f32 >= 0.5 * h
+    Some(overlap as f32 >= 0.5 * h)
 }
 
 fn same_word(a: &Word, b: &Word) -> bool {
@@ -168,7 +186,10 @@ fn same_word(a: &Word, b: &Word) -> bool {
     };
     let gap = i64::from(bl) - i64::from(al + aw);
     let h = ah.min(bh) as f32;
-    gap >= 0 && (gap as f32) < SPLIT_GAP * h && same_row(a, b)
+    gap >= 0
+        && (gap as f32) < SPLIT_GAP * h
+        && same_row(a, b)
+        && overlap_vertically(a, b) == Some(true)
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
@@ -674,6 +695,7 @@ mod tests {
                 text: w.to_string(),
                 conf,
                 bbox: None,
+                row: None,
             })
             .collect()
     }
@@ -712,6 +734,7 @@ mod tests {
             text: text.into(),
             conf: 90.0,
             bbox: Some((left, 20, width, 54)),
+            row: None,
         };
         // `sta` and `rbot` 11 px apart (a fifth of the letter height): one word. `@lavka` and
         // `sta` 36 px apart: the underscore the engine dropped.
@@ -740,6 +763,7 @@ mod tests {
             text: text.into(),
             conf,
             bbox: Some((left, top, width, height)),
+            row: None,
         };
         let words = vec![
             w("@snow_shop", 43, 240, 482, 69, 91.5),
@@ -758,6 +782,7 @@ mod tests {
             .iter()
             .map(|x| Word {
                 bbox: None,
+                row: None,
                 ..x.clone()
             })
             .collect();
@@ -771,6 +796,19 @@ mod tests {
         let (texts, found) = combine(1, &readings, &candidates(&readings), 90.0);
         assert_eq!(texts[0], "@snow_shop ТА 4232 AG");
         assert_eq!(found.len(), 1);
+        // From TSV the engine's own line numbers decide, so a skewed row stays one row.
+        let strip = Strip {
+            image: image::GrayImage::new(10, 400),
+            rows: vec![(0, 0, 400)],
+        };
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   5\t1\t1\t1\t3\t1\t43\t240\t300\t60\t91.5\t@moon\n\
+                   5\t1\t1\t1\t3\t2\t380\t285\t200\t60\t90.5\tsnow60\n\
+                   5\t1\t1\t1\t4\t1\t35\t322\t177\t22\t66.7\tТА\n";
+        let r = Reading::from_tsv(tsv, &strip, 1, 20.0);
+        let found = read_indicators(&r.lines[0]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0.value, "@moon_snow60");
     }
 
     #[test]
