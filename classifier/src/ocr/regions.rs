@@ -255,7 +255,9 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
             }
         }
     }
-    let mut groups: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    // Ordered by root, not hashed: lines with equally many letters must come out in the same
+    // order on every run (the order decides which lines are read and how the strip looks).
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for i in 0..n {
         let r = find(&mut parent, i);
         groups.entry(r).or_default().push(i);
