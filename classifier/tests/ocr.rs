@@ -17,7 +17,15 @@ struct Case {
     latin: String,
     #[serde(default)]
     digits: String,
+    /// The engine's confidence in every word (default 100: sure, so the case tests repair
+    /// and the choice between sure readings, not the vote).
+    #[serde(default = "sure")]
+    conf: f32,
     expect: Vec<String>,
+}
+
+fn sure() -> f32 {
+    100.0
 }
 
 #[test]
@@ -31,6 +39,8 @@ fn repair_cases_from_the_data_file() {
             std::slice::from_ref(&c.general),
             std::slice::from_ref(&c.latin),
             std::slice::from_ref(&c.digits),
+            c.conf,
+            &OcrOptions::default(),
         );
         let got: Vec<String> = found
             .iter()
@@ -133,22 +143,109 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
     let job = s.next_job().expect("digits pass: the line has a number");
     assert_eq!(job.pass, Pass::Digits);
     s.feed(Err("killed".into()));
+
+    // The handle is settled (the engine was sure of it); the phone rests on an unsure general
+    // reading alone, so it gets a second look, on a differently prepared crop.
+    let job = s.next_job().expect("a recheck of the unconfirmed phone");
+    assert_eq!(job.pass, Pass::DigitsRecheck);
+    assert!(
+        job.args()
+            .iter()
+            .any(|a| a == "tessedit_char_whitelist=+0123456789()- ")
+    );
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}",
+        tsv_word(30, 70.0, "8-777-565-75-35")
+    )));
     assert!(s.next_job().is_none());
 
     let r = s.finish();
     assert!(!r.text_free);
-    assert_eq!(r.passes_run, 3);
+    assert_eq!(r.passes_run, 4);
     assert_eq!(r.pass_errors, ["digits pass: killed"]);
-    let got: Vec<(&str, Pass)> = r
+    let got: Vec<(&str, Pass, usize)> = r
         .indicators
         .iter()
-        .map(|f| (f.indicator.value.as_str(), f.pass))
+        .map(|f| (f.indicator.value.as_str(), f.pass, f.votes))
         .collect();
     assert_eq!(
         got,
-        [("+77775657535", Pass::General), ("@snow_shop", Pass::Latin)]
+        [
+            ("@snow_shop", Pass::Latin, 1),
+            ("+77775657535", Pass::DigitsRecheck, 2)
+        ]
     );
     assert!(r.text.contains("@snow_shop"), "{}", r.text);
+}
+
+#[test]
+fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
+    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::General));
+    s.feed(Ok(format!("{TSV_HEADER}{}", tsv_word(30, 88.0, "Пиши"))));
+    // No handle hint in the general reading: no Latin pass; no digits: no digit pass.
+    assert!(s.next_job().is_none());
+    let r = s.finish();
+    assert!(r.indicators.is_empty());
+
+    // The Latin pass alone reads a handle, the engine unsure of it; the recheck reads a
+    // different one. Neither is confirmed: both are candidates, neither is reported.
+    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
+    s.next_job();
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}",
+        tsv_word(30, 88.0, "Пиши zakazstar")
+    )));
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::Latin));
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}",
+        tsv_word(30, 64.0, "@zakazstar116")
+    )));
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}",
+        tsv_word(30, 71.0, "@zakazstarl16")
+    )));
+    assert!(s.next_job().is_none());
+    let r = s.finish();
+    assert!(r.indicators.is_empty(), "{:?}", r.indicators);
+    let c: Vec<(&str, Pass)> = r
+        .candidates
+        .iter()
+        .map(|c| (c.indicator.value.as_str(), c.pass))
+        .collect();
+    assert_eq!(
+        c,
+        [
+            ("@zakazstar116", Pass::Latin),
+            ("@zakazstarl16", Pass::LatinRecheck)
+        ]
+    );
+
+    // Without the recheck and with a sure engine, the Latin pass alone is enough.
+    let opts = OcrOptions {
+        recheck: false,
+        ..OcrOptions::default()
+    };
+    let mut s = Session::from_gray(&ring_word(8, 0.0), &opts);
+    s.next_job();
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}",
+        tsv_word(30, 88.0, "Пиши zakazstar")
+    )));
+    s.next_job();
+    s.feed(Ok(format!(
+        "{TSV_HEADER}{}",
+        tsv_word(30, 96.0, "@zakazstar116")
+    )));
+    assert!(s.next_job().is_none());
+    let r = s.finish();
+    let got: Vec<&str> = r
+        .indicators
+        .iter()
+        .map(|f| f.indicator.value.as_str())
+        .collect();
+    assert_eq!(got, ["@zakazstar116"]);
 }
 
 #[test]

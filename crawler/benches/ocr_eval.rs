@@ -147,8 +147,17 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(usize::MAX);
+    // `--dump FILE`: every candidate reading (pass, value, confidence, in the image or not,
+    // reported or not) as TSV, for studying the vote.
+    let dump_path = args
+        .iter()
+        .position(|a| a == "--dump")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let mut dump = String::from("image\tline\tpass\tkind\tvalue\tconf\texpected\treported\n");
     let dir = args
         .iter()
+        .filter(|a| Some(*a) != dump_path.as_ref())
         .find(|a| a.contains('/'))
         .cloned()
         .or_else(|| std::env::var("KUZET_OCR_CORPUS").ok())
@@ -215,6 +224,22 @@ fn main() {
                 }
                 let found: Vec<Indicator> =
                     r.indicators.iter().map(|f| f.indicator.clone()).collect();
+                for c in &r.candidates {
+                    let kind = c.indicator.kind.name();
+                    let expected = it
+                        .expected
+                        .iter()
+                        .any(|(k, v)| k == kind && *v == c.indicator.value);
+                    dump.push_str(&format!(
+                        "{}\t{}\t{}\t{kind}\t{}\t{:.1}\t{expected}\t{}\n",
+                        it.name,
+                        c.line,
+                        c.pass.name(),
+                        c.indicator.value,
+                        c.conf,
+                        found.contains(&c.indicator)
+                    ));
+                }
                 s.add(it, &found, &r.text, r.text_free, &norm, misses, "pipeline");
             }
             Err(e) => {
@@ -225,6 +250,9 @@ fn main() {
     }
     s.seconds = t0.elapsed().as_secs_f64();
     rows.push(s.row("kuzet pipeline"));
+    if let Some(p) = &dump_path {
+        std::fs::write(p, &dump).expect("write the dump");
+    }
     println!(
         "engine: {version}; {} images from {}",
         items.len(),

@@ -82,7 +82,14 @@ fn reads_a_handle_and_a_phone_on_a_skewed_sticker() {
         res.text
     );
     assert_eq!(v.len(), 2, "no other indicators: {v:?}");
-    assert!(res.passes_run >= 2 && res.passes_run <= 3);
+    // General, Latin, digits, and at most one recheck per kind for readings not yet settled.
+    assert!((2..=5).contains(&res.passes_run), "{}", res.passes_run);
+    // Every reported indicator was either confirmed on a second crop or read surely.
+    assert!(
+        res.indicators
+            .iter()
+            .all(|f| f.votes >= 2 || f.confidence >= 90.0)
+    );
     assert!(res.text.to_uppercase().contains("ЗАКЛАДКИ"), "{}", res.text);
 }
 

@@ -67,6 +67,8 @@ fn emit_result(ctx: &Context, classifier: &Classifier, path: &Path, r: &OcrResul
                 "source": "image",
                 "pass": f.pass.name(),
                 "line": f.line,
+                "votes": f.votes,
+                "confidence": (f.confidence * 10.0).round() / 10.0,
             })
         })
         .collect();
@@ -105,10 +107,13 @@ fn emit_result(ctx: &Context, classifier: &Classifier, path: &Path, r: &OcrResul
         }
         for f in &r.indicators {
             out.push_str(&format!(
-                "\n  indicator {} {} ({} pass)",
+                "\n  indicator {} {} ({} pass, {} vote{}, confidence {:.0})",
                 f.indicator.kind.name(),
                 f.indicator.value,
-                f.pass.name()
+                f.pass.name(),
+                f.votes,
+                if f.votes == 1 { "" } else { "s" },
+                f.confidence
             ));
         }
         for e in &r.pass_errors {

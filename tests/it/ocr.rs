@@ -70,6 +70,16 @@ fn ocr_prints_text_and_indicators_per_image_and_errors_per_item() {
             && i["source"] == "image"),
         "{sticker}"
     );
+    // Each indicator says how it was chosen: on how many differently prepared crops it was
+    // read, and the engine's confidence in the words it rests on (a single reading is only
+    // reported when the engine was sure of it).
+    for i in inds {
+        let votes = i["votes"].as_u64().expect("votes");
+        let conf = i["confidence"].as_f64().expect("confidence");
+        assert!((1..=2).contains(&votes), "{i}");
+        assert!((0.0..=100.0).contains(&conf), "{i}");
+        assert!(votes >= 2 || conf >= 90.0, "{i}");
+    }
     assert!(
         sticker["text"]
             .as_str()
@@ -96,11 +106,16 @@ fn ocr_prints_text_and_indicators_per_image_and_errors_per_item() {
     c.args(["ocr", "sticker.png"]);
     let out = run(c, "");
     assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let phone = text
+        .lines()
+        .find(|l| l.contains("indicator phone +77071234567 ("))
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(
-        stdout(&out).contains("indicator phone +77071234567"),
-        "{}",
-        stdout(&out)
+        phone.contains(" pass, ") && phone.contains(" vote") && phone.contains("confidence "),
+        "{text}"
     );
+    assert!(text.contains("indicator telegram @snow_shop ("), "{text}");
 }
 
 #[test]

@@ -7,10 +7,15 @@
 //!   connected components, character-like filtering, chaining into lines, skew per line).
 //!   An image with no line is skipped as text-free before any OCR runs.
 //! - `prep`: each line cropped from the full image, deskewed, scaled to a fixed letter height,
-//!   contrast-stretched, binarised, and all lines stacked into one strip (one OCR process per
-//!   pass, not per line); PGM encoding.
-//! - `post`: Tesseract TSV parsing, words mapped back to lines, script-aware repair (Cyrillic
-//!   look-alikes inside Latin handles, letters inside phone numbers), choice between passes.
+//!   contrast-stretched, binarised, cleaned of ink that cannot be a letter, and all lines
+//!   stacked into one strip (one OCR process per pass, not per line); PGM encoding. Twice
+//!   [`OcrOptions::max_lines`] lines are detected; those that keep fewer than three letters on
+//!   the cleaned crop are dropped before any OCR.
+//! - `post`: Tesseract TSV parsing (words with confidences and boxes), words mapped back to
+//!   lines and to text rows within a line's crop (a neighbouring line's letters in the margin
+//!   are another row, never the rest of a handle), script-aware repair (Cyrillic look-alikes
+//!   inside Latin handles, letters inside phone numbers), candidates with the confidence of
+//!   the words they rest on, and the vote.
 //! - [`Session`]: the state machine tying them together: [`Session::next_job`] says what to
 //!   run, [`Session::feed`] takes the engine's output, [`Session::finish`] gives the result.
 //! - `synth` (feature `synth`): deterministic synthetic street photos for tests and benchmarks.
@@ -20,12 +25,23 @@
 //! 2. `latin`: lines whose general reading hints at a Telegram handle or link (`@`, look-alike
 //!    of `@`, `t.me`, mixed scripts in a word), English only, whitelist of handle characters.
 //! 3. `digits`: lines with at least [`OcrOptions::min_phone_digits`] digit-like characters,
-//!    whitelist `+0123456789()-`.
+//!    whitelist `+0123456789()- `.
+//! 4. `latin-recheck`, `digits-recheck` (when [`OcrOptions::recheck`]): lines whose handle
+//!    resp. phone the vote has not settled, read again from crops prepared at another scale.
+//!
+//! # Vote
+//! A handle or phone is reported when passes on two differently prepared crops read the same
+//! value, or when one crop's reading rests only on words the engine was sure of
+//! ([`OcrOptions::sure_confidence`]) and no other sure reading of the line nearly matches it.
+//! The passes on the same crop count as one vote: Tesseract gives a word the same reading and
+//! confidence with or without the whitelist. Everything read is kept in
+//! [`OcrResult::candidates`].
 //!
 //! # Cost
 //! One decode of the input (bounded by [`Limits`]), one detection over at most
 //! [`OcrOptions::detect_max_dim`]² pixels, at most [`OcrOptions::max_lines`] crops, a strip of at
-//! most [`OcrOptions::max_strip_pixels`], and at most three OCR processes per image.
+//! most [`OcrOptions::max_strip_pixels`], and at most five OCR processes per image (about 2.1 on
+//! the synthetic sets).
 
 mod post;
 mod prep;
@@ -61,6 +77,14 @@ pub struct OcrOptions {
     pub min_phone_digits: usize,
     /// Most bytes of one engine output considered (longer output is cut). Default 64 KiB.
     pub max_output_bytes: usize,
+    /// A handle or phone read by one pass only is reported when the engine's confidence in
+    /// each of its words is at least this (0–100); below it, a second pass must read the
+    /// same value. Default 90.
+    pub sure_confidence: f32,
+    /// Lines whose handle or phone the first passes do not agree on get a second look with
+    /// differently prepared crops (one more engine run per kind, only when needed).
+    /// Default true.
+    pub recheck: bool,
 }
 
 impl Default for OcrOptions {
@@ -75,6 +99,8 @@ impl Default for OcrOptions {
             min_word_confidence: 20.0,
             min_phone_digits: 7,
             max_output_bytes: 64 << 10,
+            sure_confidence: 90.0,
+            recheck: true,
         }
     }
 }
@@ -90,6 +116,12 @@ pub enum Pass {
     Digits,
     /// The baseline: the whole image as it is, all languages, automatic layout.
     Plain,
+    /// Second look at handle lines the first passes disagree on: Latin whitelist, lines
+    /// prepared differently (larger letters, local threshold).
+    LatinRecheck,
+    /// Second look at phone lines the first passes disagree on: digit whitelist, lines
+    /// prepared differently.
+    DigitsRecheck,
 }
 
 impl Pass {
@@ -100,15 +132,18 @@ impl Pass {
             Pass::Latin => "latin",
             Pass::Digits => "digits",
             Pass::Plain => "plain",
+            Pass::LatinRecheck => "latin-recheck",
+            Pass::DigitsRecheck => "digits-recheck",
         }
     }
 }
 
-/// Characters allowed in the Latin (handle) pass.
+/// Characters allowed in the Latin (handle) pass. The space must be allowed: without it
+/// Tesseract 5 runs a line's words into one and reports confidence 0 for it.
 pub const LATIN_WHITELIST: &str =
-    "@_./:abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-/// Characters allowed in the digit (phone) pass.
-pub const DIGIT_WHITELIST: &str = "+0123456789()-";
+    "@_./:abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ";
+/// Characters allowed in the digit (phone) pass (space included, as above).
+pub const DIGIT_WHITELIST: &str = "+0123456789()- ";
 
 /// One run of the OCR engine: an image and how to read it. The engine's command line is
 /// `tesseract stdin stdout` followed by [`Job::args`]; the image goes to its standard input.
@@ -181,7 +216,7 @@ pub enum OcrError {
 }
 
 /// An indicator found in an image, with where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     /// The indicator (same kinds and normalisation as in page text).
     pub indicator: Indicator,
@@ -189,7 +224,14 @@ pub struct Found {
     pub pass: Pass,
     /// Index into [`OcrResult::lines`] of the line it was read on.
     pub line: usize,
+    /// On how many differently prepared images of the line (the first crops, the recheck crops) a pass read
+    /// exactly this value: 2 when a recheck confirmed it, 1 when the engine was sure of it.
+    pub votes: usize,
+    /// The engine's confidence (0–100) in the words it was read from, best over the passes.
+    pub confidence: f32,
 }
+
+pub use post::Candidate;
 
 /// The reading of one text line.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,8 +257,11 @@ pub struct OcrResult {
     pub lines: Vec<LineText>,
     /// The recognised text: the lines' texts, one per line.
     pub text: String,
-    /// Validated indicators, one reading per line and kind chosen across passes.
+    /// Validated indicators, one reading per line and kind chosen across passes by vote.
     pub indicators: Vec<Found>,
+    /// Every indicator any pass read, reported or not (a reading no other pass confirmed and
+    /// the engine was unsure of is left out of [`OcrResult::indicators`]).
+    pub candidates: Vec<Candidate>,
     /// Engine runs made.
     pub passes_run: usize,
     /// Engine runs that failed (timeout, memory, crash), as messages.
@@ -246,13 +291,12 @@ impl OcrResult {
 #[derive(Debug)]
 pub struct Session {
     opts: OcrOptions,
-    width: u32,
-    height: u32,
+    gray: GrayImage,
     lines: Vec<Line>,
     crops: Vec<GrayImage>,
-    general: Option<post::Reading>,
-    latin: Option<post::Reading>,
-    digits: Option<post::Reading>,
+    readings: Vec<(Pass, post::Reading)>,
+    /// The candidates of `readings`, extended as each reading comes in (worked out once).
+    candidates: Vec<Candidate>,
     /// The pass waiting for output and the strip layout it was built with.
     pending: Option<(Pass, prep::Strip)>,
     next: Option<Pass>,
@@ -267,26 +311,42 @@ impl Session {
     /// [`OcrError::Image`] when the bytes are not an accepted image or break a limit.
     pub fn start(bytes: &[u8], opts: &OcrOptions) -> Result<Session, OcrError> {
         let gray = crate::qr::load::load_gray(bytes, &opts.limits)?;
-        Ok(Session::from_gray(&gray, opts))
+        Ok(Session::from_owned_gray(gray, opts))
     }
 
     /// As [`Session::start`], from an already decoded grayscale image.
     pub fn from_gray(gray: &GrayImage, opts: &OcrOptions) -> Session {
-        let lines = regions::detect(gray, opts);
-        let crops = lines
-            .iter()
-            .map(|l| prep::crop_line(gray, l, opts.letter_px))
-            .collect();
+        Session::from_owned_gray(gray.clone(), opts)
+    }
+
+    fn from_owned_gray(gray: GrayImage, opts: &OcrOptions) -> Session {
+        // Twice as many lines are detected as are read: each is checked again on its prepared
+        // crop at full resolution, where wall texture rarely still looks like a row of
+        // letters, and only lines that keep enough letters are read.
+        let detect_opts = OcrOptions {
+            max_lines: opts.max_lines.saturating_mul(2),
+            ..opts.clone()
+        };
+        let mut lines = Vec::new();
+        let mut crops = Vec::new();
+        for l in regions::detect(&gray, &detect_opts) {
+            if lines.len() >= opts.max_lines {
+                break;
+            }
+            let p = prep::crop_line(&gray, &l, opts.letter_px);
+            if p.letters >= regions::MIN_LETTERS {
+                lines.push(l);
+                crops.push(p.image);
+            }
+        }
         Session {
             opts: opts.clone(),
-            width: gray.width(),
-            height: gray.height(),
+            gray,
             next: (!lines.is_empty()).then_some(Pass::General),
             lines,
             crops,
-            general: None,
-            latin: None,
-            digits: None,
+            readings: Vec::new(),
+            candidates: Vec::new(),
             pending: None,
             passes_run: 0,
             pass_errors: Vec::new(),
@@ -303,6 +363,13 @@ impl Session {
         &self.crops
     }
 
+    fn reading(&self, pass: Pass) -> Option<&post::Reading> {
+        self.readings
+            .iter()
+            .find(|(p, _)| *p == pass)
+            .map(|(_, r)| r)
+    }
+
     /// The next engine run to make, or `None` when done. Each job must be answered with
     /// [`Session::feed`] before asking again.
     pub fn next_job(&mut self) -> Option<Job> {
@@ -315,21 +382,42 @@ impl Session {
                     let min = self.opts.min_phone_digits;
                     self.select(|t| post::digit_like(t) >= min)
                 }
+                Pass::LatinRecheck => self.unsettled(pass, post::hints_handle),
+                Pass::DigitsRecheck => {
+                    let min = self.opts.min_phone_digits;
+                    self.unsettled(pass, |t| post::digit_like(t) >= min)
+                }
                 Pass::Plain => Vec::new(),
             };
             self.next = match pass {
                 Pass::General => Some(Pass::Latin),
                 Pass::Latin => Some(Pass::Digits),
+                Pass::Digits if self.opts.recheck => Some(Pass::LatinRecheck),
+                Pass::LatinRecheck => Some(Pass::DigitsRecheck),
                 _ => None,
             };
             if selected.is_empty() {
                 continue;
             }
-            let strip = prep::stack(&self.crops, &selected, &self.opts);
+            let strip = match pass {
+                Pass::LatinRecheck | Pass::DigitsRecheck => {
+                    let alt: Vec<GrayImage> = (0..self.lines.len())
+                        .map(|i| {
+                            if selected.contains(&i) {
+                                prep::crop_line_alt(&self.gray, &self.lines[i], self.opts.letter_px)
+                            } else {
+                                GrayImage::new(1, 1)
+                            }
+                        })
+                        .collect();
+                    prep::stack(&alt, &selected, &self.opts)
+                }
+                _ => prep::stack(&self.crops, &selected, &self.opts),
+            };
             let image = prep::encode_pgm(&strip.image);
             let (languages, whitelist) = match pass {
                 Pass::General => (self.opts.languages.clone(), None),
-                Pass::Latin => ("eng".to_string(), Some(LATIN_WHITELIST)),
+                Pass::Latin | Pass::LatinRecheck => ("eng".to_string(), Some(LATIN_WHITELIST)),
                 _ => ("eng".to_string(), Some(DIGIT_WHITELIST)),
             };
             self.pending = Some((pass, strip));
@@ -346,11 +434,28 @@ impl Session {
 
     /// Indices of lines whose general reading satisfies `f`.
     fn select(&self, f: impl Fn(&str) -> bool) -> Vec<usize> {
-        let Some(g) = &self.general else {
+        let Some(g) = self.reading(Pass::General) else {
             return Vec::new();
         };
+        (0..self.lines.len()).filter(|&i| f(&g.text(i))).collect()
+    }
+
+    /// Lines that hint at an indicator of a kind the recheck `pass` reads (`hint` on the
+    /// general reading, or a candidate of such a kind) for which the vote so far reports none
+    /// of that kind.
+    fn unsettled(&self, pass: Pass, hint: impl Fn(&str) -> bool) -> Vec<usize> {
+        let f = |k| post::reads_kind(pass, k);
+        let found = post::vote(&self.candidates, self.opts.sure_confidence);
+        let general = self.reading(Pass::General);
         (0..self.lines.len())
-            .filter(|&i| g.lines.get(i).is_some_and(|t| f(t)))
+            .filter(|&i| {
+                let hinted = general.is_some_and(|g| hint(&g.text(i)))
+                    || self
+                        .candidates
+                        .iter()
+                        .any(|c| c.line == i && f(c.indicator.kind));
+                hinted && !found.iter().any(|x| x.line == i && f(x.indicator.kind))
+            })
             .collect()
     }
 
@@ -379,24 +484,18 @@ impl Session {
             self.lines.len(),
             self.opts.min_word_confidence,
         );
-        match pass {
-            Pass::General => self.general = Some(reading),
-            Pass::Latin => self.latin = Some(reading),
-            Pass::Digits => self.digits = Some(reading),
-            Pass::Plain => {}
-        }
+        self.candidates
+            .extend(post::candidates(&[(pass, &reading)]));
+        self.readings.push((pass, reading));
     }
 
     /// The result: lines with their text and the indicators chosen across passes.
     pub fn finish(self) -> OcrResult {
         let n = self.lines.len();
-        let empty = post::Reading::empty(n);
-        let general = self.general.unwrap_or_else(|| empty.clone());
-        let (texts, indicators) = post::combine(
-            &general,
-            self.latin.as_ref().unwrap_or(&empty),
-            self.digits.as_ref().unwrap_or(&empty),
-        );
+        let readings: Vec<(Pass, &post::Reading)> =
+            self.readings.iter().map(|(p, r)| (*p, r)).collect();
+        let (texts, indicators) =
+            post::combine(n, &readings, &self.candidates, self.opts.sure_confidence);
         let lines: Vec<LineText> = self
             .lines
             .iter()
@@ -414,12 +513,13 @@ impl Session {
             .collect::<Vec<_>>()
             .join("\n");
         OcrResult {
-            width: self.width,
-            height: self.height,
+            width: self.gray.width(),
+            height: self.gray.height(),
             text_free: n == 0,
             lines,
             text,
             indicators,
+            candidates: self.candidates,
             passes_run: self.passes_run,
             pass_errors: self.pass_errors,
         }
@@ -432,20 +532,27 @@ pub fn plain_indicators(text: &str) -> Vec<Indicator> {
     crate::indicators::extract(text)
 }
 
-/// Repair and choice on given readings, one string per line for each pass (an empty string or
-/// a missing entry: the pass did not read that line). What [`Session::finish`] does after the
-/// engine; public for tests and tools. Returns the repaired general text per line and the
-/// indicators chosen.
+/// Repair and vote on given readings, one string per line for each pass (an empty string or a
+/// missing entry: the pass did not read that line), every word read with confidence `conf`.
+/// What [`Session::finish`] does after the engine; public for tests and tools. Returns the
+/// repaired general text per line and the indicators chosen.
 pub fn combine_readings(
     general: &[String],
     latin: &[String],
     digits: &[String],
+    conf: f32,
+    opts: &OcrOptions,
 ) -> (Vec<String>, Vec<Found>) {
     let n = general.len();
-    let reading = |r: &[String]| post::Reading {
-        lines: (0..n)
+    let reading = |r: &[String]| {
+        let texts: Vec<String> = (0..n)
             .map(|i| r.get(i).cloned().unwrap_or_default())
-            .collect(),
+            .collect();
+        post::Reading::from_texts(&texts, conf)
     };
-    post::combine(&reading(general), &reading(latin), &reading(digits))
+    let (g, l, d) = (reading(general), reading(latin), reading(digits));
+    let readings = [(Pass::General, &g), (Pass::Latin, &l), (Pass::Digits, &d)];
+    let cands = post::candidates(&readings);
+    let (texts, found) = post::combine(n, &readings, &cands, opts.sure_confidence);
+    (texts, found)
 }

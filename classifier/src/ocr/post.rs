@@ -19,32 +19,93 @@ static CONFUSABLES: LazyLock<Confusables> = LazyLock::new(Confusables::build);
 /// Characters an engine writes for `@`.
 const AT_LIKE: [char; 3] = ['@', '©', '®'];
 
+/// One word as the engine read it, with its confidence (0–100, Tesseract's TSV `conf`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    /// The word.
+    pub text: String,
+    /// The engine's confidence in it.
+    pub conf: f32,
+    /// Its box in the strip (left, top, width, height), when known.
+    pub bbox: Option<(u32, u32, u32, u32)>,
+    /// The engine's text line it belongs to (TSV block, paragraph and line numbers), when
+    /// known: words of one crop on different engine lines are on different text rows.
+    pub row: Option<(u32, u32, u32)>,
+}
+
 /// One pass's words, per line (index = line index; empty when the pass did not read it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
-    /// Words of each line joined by spaces.
-    pub lines: Vec<String>,
+    /// Words of each line in reading order, however unsure the engine was of them.
+    pub lines: Vec<Vec<Word>>,
+    /// Words below this confidence are left out of [`Reading::text`]; indicators still see
+    /// them, so a handle whose last word the engine doubted is doubted too, not cut short.
+    pub min_conf: f32,
 }
 
 impl Reading {
     /// No words for `n` lines.
     pub fn empty(n: usize) -> Reading {
         Reading {
-            lines: vec![String::new(); n],
+            lines: vec![Vec::new(); n],
+            min_conf: 0.0,
         }
     }
 
-    /// Parses Tesseract's TSV output for `strip`, keeping words of at least `min_conf`.
-    /// Malformed rows are skipped.
+    /// One string per line, every word with confidence `conf` (for tests and tools).
+    pub fn from_texts(texts: &[String], conf: f32) -> Reading {
+        Reading {
+            lines: texts
+                .iter()
+                .map(|t| {
+                    t.split_whitespace()
+                        .map(|w| Word {
+                            text: w.to_string(),
+                            conf,
+                            bbox: None,
+                            row: None,
+                        })
+                        .collect()
+                })
+                .collect(),
+            min_conf: 0.0,
+        }
+    }
+
+    /// The words of line `i` the engine was reasonably sure of, joined by spaces, the crop's
+    /// text rows by line breaks (empty when not read).
+    pub fn text(&self, i: usize) -> String {
+        self.lines
+            .get(i)
+            .map(|ws| {
+                let sure: Vec<Word> = ws
+                    .iter()
+                    .filter(|w| w.conf >= self.min_conf)
+                    .cloned()
+                    .collect();
+                join(&sure)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Parses Tesseract's TSV output for `strip`; words below `min_conf` are kept for the
+    /// indicators' confidence but left out of the text. Malformed rows are skipped.
     pub fn from_tsv(tsv: &str, strip: &Strip, n: usize, min_conf: f32) -> Reading {
         let mut r = Reading::empty(n);
+        r.min_conf = min_conf;
         for row in tsv.lines().skip(1) {
             let f: Vec<&str> = row.split('\t').collect();
             if f.len() < 12 || f[0] != "5" {
                 continue;
             }
-            let (Ok(top), Ok(height), Ok(conf)) = (
+            let row = match (f[2].parse(), f[3].parse(), f[4].parse()) {
+                (Ok(b), Ok(p), Ok(l)) => Some((b, p, l)),
+                _ => None,
+            };
+            let (Ok(left), Ok(top), Ok(width), Ok(height), Ok(conf)) = (
+                f[6].parse::<u32>(),
                 f[7].parse::<u32>(),
+                f[8].parse::<u32>(),
                 f[9].parse::<u32>(),
                 f[10].parse::<f32>(),
             ) else {
@@ -52,21 +113,83 @@ impl Reading {
             };
             let word = f[11..].join("\t");
             let word = word.trim();
-            if word.is_empty() || conf < min_conf {
+            if word.is_empty() || conf.is_nan() {
                 continue;
             }
             let Some(i) = strip.line_at(top.saturating_add(height / 2)) else {
                 continue;
             };
             if let Some(l) = r.lines.get_mut(i) {
-                if !l.is_empty() {
-                    l.push(' ');
-                }
-                l.push_str(word);
+                let parts: Vec<&str> = word.split_whitespace().collect();
+                let bbox = (parts.len() == 1).then_some((left, top, width, height));
+                l.extend(parts.into_iter().map(|w| Word {
+                    text: w.to_string(),
+                    conf: conf.min(100.0),
+                    bbox,
+                    row,
+                }));
             }
         }
         r
     }
+}
+
+/// A gap between two words narrower than this share of the lower word's height is no space:
+/// the engine split one word (`@lavka_sta rbot`). A dropped underscore leaves a gap of about
+/// half a letter height or more, a real space more still.
+const SPLIT_GAP: f32 = 0.33;
+
+/// The words joined by spaces, except where two words' boxes almost touch on one text row
+/// (see [`SPLIT_GAP`]): those are joined without one; and where the next word sits on another
+/// text row of the crop (a neighbouring line's letters inside the margin): there a line
+/// break, which neither repair crosses, so such words are never taken for the rest of a
+/// handle (`@snow_shop` above the cut-off tops of a phone number is not `@snow_shop_ta`).
+fn join(words: &[Word]) -> String {
+    let mut out = String::new();
+    for (k, w) in words.iter().enumerate() {
+        if k > 0 {
+            let prev = &words[k - 1];
+            if !same_row(prev, w) {
+                out.push('\n');
+            } else if !same_word(prev, w) {
+                out.push(' ');
+            }
+        }
+        out.push_str(&w.text);
+    }
+    out
+}
+
+/// On one text row: the same engine line when both are known (the engine follows a skewed
+/// baseline), else boxes that overlap vertically by at least half the lower one (words
+/// without either are taken to share the row).
+fn same_row(a: &Word, b: &Word) -> bool {
+    if let (Some(ra), Some(rb)) = (a.row, b.row) {
+        return ra == rb;
+    }
+    overlap_vertically(a, b).unwrap_or(true)
+}
+
+/// The boxes overlap vertically by at least half the lower one (`None` without boxes).
+fn overlap_vertically(a: &Word, b: &Word) -> Option<bool> {
+    let (Some((_, at, _, ah)), Some((_, bt, _, bh))) = (a.bbox, b.bbox) else {
+        return None;
+    };
+    let h = ah.min(bh) as f32;
+    let overlap = i64::from((at + ah).min(bt + bh)) - i64::from(at.max(bt));
+    Some(overlap as f32 >= 0.5 * h)
+}
+
+fn same_word(a: &Word, b: &Word) -> bool {
+    let (Some((al, _, aw, ah)), Some((bl, _, _, bh))) = (a.bbox, b.bbox) else {
+        return false;
+    };
+    let gap = i64::from(bl) - i64::from(al + aw);
+    let h = ah.min(bh) as f32;
+    gap >= 0
+        && (gap as f32) < SPLIT_GAP * h
+        && same_row(a, b)
+        && overlap_vertically(a, b) == Some(true)
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
@@ -184,7 +307,8 @@ pub fn fix_handles(text: &str) -> String {
             Some(mut m) if !m.is_empty() => {
                 // Underscores the engine dropped: a handle has no spaces, so following words
                 // that are Latin (or Cyrillic look-alikes) on the same line are joined with `_`:
-                // `@moon snow60` → `@moon_snow60`, `@mixwhite ВОТ` → `@mixwhite_bot`.
+                // `@moon snow60` → `@moon_snow60`, `@mixwhite ВОТ` → `@mixwhite_bot`,
+                // `@good tripp_bot` → `@good_tripp_bot`.
                 loop {
                     let rest: String = chars.clone().collect();
                     let Some(next) = rest.strip_prefix(' ') else {
@@ -194,7 +318,7 @@ pub fn fix_handles(text: &str) -> String {
                     let joined: Option<String> = w
                         .chars()
                         .flat_map(char::to_lowercase)
-                        .map(|c| latin_of(c).filter(|l| l.is_ascii_alphanumeric()))
+                        .map(|c| latin_of(c).filter(|l| l.is_ascii_alphanumeric() || *l == '_'))
                         .collect();
                     let Some(joined) = joined
                         .filter(|j| j.len() >= 2 && j.chars().any(|c| c.is_ascii_alphabetic()))
@@ -279,60 +403,236 @@ pub fn repair(text: &str) -> String {
     fix_digits(&fix_handles(text))
 }
 
-fn is_telegram(k: IndicatorKind) -> bool {
+/// The Telegram kinds (handles, bots, invite links): what the Latin passes read.
+pub fn is_telegram(k: IndicatorKind) -> bool {
     matches!(
         k,
         IndicatorKind::Telegram | IndicatorKind::TelegramBot | IndicatorKind::TelegramInvite
     )
 }
 
-/// Per line: the repaired general text, and the indicators chosen across passes (Telegram
-/// kinds from the Latin pass when it read any, phones from the digit pass when it read one,
-/// everything else from the general pass). No indicator is reported twice.
-pub fn combine(general: &Reading, latin: &Reading, digits: &Reading) -> (Vec<String>, Vec<Found>) {
-    let mut texts = Vec::with_capacity(general.lines.len());
+/// Most words of one line whose share in an indicator is worked out one by one (a longer line
+/// takes the lowest confidence of all its words).
+const MAX_WORDS_WEIGHED: usize = 24;
+
+/// The indicators of `words` after repair, each with the lowest confidence of the words it
+/// rests on: the words without which it is no longer read. Each word is left out once (one
+/// extraction per word, whatever the number of indicators).
+pub fn read_indicators(words: &[Word]) -> Vec<(Indicator, f32)> {
+    let found = indicators::extract(&repair(&join(words)));
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let lowest_of_all = words.iter().map(|w| w.conf).fold(100.0, f32::min);
+    let mut conf = vec![f32::INFINITY; found.len()];
+    if words.len() <= MAX_WORDS_WEIGHED {
+        let mut without: Vec<Word> = Vec::with_capacity(words.len());
+        for (k, w) in words.iter().enumerate() {
+            without.clear();
+            without.extend(words[..k].iter().chain(&words[k + 1..]).cloned());
+            let left = indicators::extract(&repair(&join(&without)));
+            for (c, ind) in conf.iter_mut().zip(&found) {
+                if !left.contains(ind) {
+                    *c = c.min(w.conf);
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .zip(conf)
+        .map(|(ind, c)| (ind, if c.is_infinite() { lowest_of_all } else { c }))
+        .collect()
+}
+
+/// An indicator one pass read on one line, before the vote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// The pass that read it.
+    pub pass: Pass,
+    /// The line it was read on.
+    pub line: usize,
+    /// The lowest engine confidence of the words it was read from (0–100).
+    pub conf: f32,
+}
+
+/// Whether `pass` is trusted for indicators of `kind` at all: the Latin passes only for
+/// Telegram kinds, the digit pass only for phones, the general pass for everything.
+pub fn reads_kind(pass: Pass, kind: IndicatorKind) -> bool {
+    match pass {
+        Pass::General | Pass::Plain => true,
+        Pass::Latin | Pass::LatinRecheck => is_telegram(kind),
+        Pass::Digits | Pass::DigitsRecheck => kind == IndicatorKind::Phone,
+    }
+}
+
+/// Which prepared image a pass reads: passes on the same image (the general pass and the
+/// whitelisted ones on the first crops) share the engine's view of it, and with several
+/// languages loaded Tesseract gives the same word the same reading and confidence in each, so
+/// they do not count as independent votes; the rechecks read differently prepared crops.
+pub fn view(pass: Pass) -> u8 {
+    match pass {
+        Pass::General | Pass::Latin | Pass::Digits => 0,
+        Pass::LatinRecheck | Pass::DigitsRecheck => 1,
+        Pass::Plain => 2,
+    }
+}
+
+/// Every candidate of every reading, in reading order.
+pub fn candidates(readings: &[(Pass, &Reading)]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for &(pass, r) in readings {
+        for (line, words) in r.lines.iter().enumerate() {
+            for (indicator, conf) in read_indicators(words) {
+                if reads_kind(pass, indicator.kind) {
+                    out.push(Candidate {
+                        indicator,
+                        pass,
+                        line,
+                        conf,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The vote, per line and per group of kinds (Telegram kinds; phones):
+/// 1. a value read on two or more differently prepared images ([`view`]) is reported
+///    (independent readings agreeing is what makes a reading trustworthy);
+/// 2. otherwise a value read by one pass only is reported when the engine was sure of every
+///    word it rests on (confidence at least `sure_conf`), the specialised pass (Latin for
+///    handles, digits for phones) before the general one;
+/// 3. other kinds (wallets, links, e-mail) are read by the general pass alone, as in page text.
+///
+/// No indicator is reported twice. Returns the reported indicators.
+pub fn vote(cands: &[Candidate], sure_conf: f32) -> Vec<Found> {
     let mut found: Vec<Found> = Vec::new();
-    let push = |found: &mut Vec<Found>, indicator: Indicator, pass: Pass, line: usize| {
-        if !found.iter().any(|f| f.indicator == indicator) {
-            found.push(Found {
-                indicator,
-                pass,
-                line,
-            });
+    let mut push = |f: Found| {
+        if !found.iter().any(|g| g.indicator == f.indicator) {
+            found.push(f);
         }
     };
-    for (i, g) in general.lines.iter().enumerate() {
-        let g = repair(g);
-        let from_general = indicators::extract(&g);
-        let pick = |r: &Reading, keep: &dyn Fn(IndicatorKind) -> bool| -> Vec<Indicator> {
-            r.lines
-                .get(i)
-                .map(|t| indicators::extract(&repair(t)))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|ind| keep(ind.kind))
-                .collect()
-        };
-        let tg_latin = pick(latin, &is_telegram);
-        let ph_digits = pick(digits, &|k| k == IndicatorKind::Phone);
-        for ind in from_general {
-            let k = ind.kind;
-            if (is_telegram(k) && !tg_latin.is_empty())
-                || (k == IndicatorKind::Phone && !ph_digits.is_empty())
-            {
-                continue;
+    let lines: Vec<usize> = {
+        let mut l: Vec<usize> = cands.iter().map(|c| c.line).collect();
+        l.sort_unstable();
+        l.dedup();
+        l
+    };
+    let groups: [&dyn Fn(IndicatorKind) -> bool; 2] =
+        [&is_telegram, &|k| k == IndicatorKind::Phone];
+    for line in lines {
+        let here: Vec<&Candidate> = cands.iter().filter(|c| c.line == line).collect();
+        for c in &here {
+            if !groups.iter().any(|g| g(c.indicator.kind)) && c.pass == Pass::General {
+                push(Found {
+                    indicator: c.indicator.clone(),
+                    pass: c.pass,
+                    line,
+                    votes: 1,
+                    confidence: c.conf,
+                });
             }
-            push(&mut found, ind, Pass::General, i);
         }
-        for ind in tg_latin {
-            push(&mut found, ind, Pass::Latin, i);
+        for group in groups {
+            let cs: Vec<&&Candidate> = here.iter().filter(|c| group(c.indicator.kind)).collect();
+            // Distinct values with the passes that read them and their best confidence.
+            let views = |passes: &[Pass]| {
+                let mut v: Vec<u8> = passes.iter().map(|&p| view(p)).collect();
+                v.sort_unstable();
+                v.dedup();
+                v.len()
+            };
+            let mut values: Vec<(&Indicator, Vec<Pass>, f32)> = Vec::new();
+            for c in &cs {
+                match values.iter_mut().find(|v| *v.0 == c.indicator) {
+                    Some(v) => {
+                        if !v.1.contains(&c.pass) {
+                            v.1.push(c.pass);
+                        }
+                        v.2 = v.2.max(c.conf);
+                    }
+                    None => values.push((&c.indicator, vec![c.pass], c.conf)),
+                }
+            }
+            let agreed: Vec<_> = values.iter().filter(|v| views(&v.1) >= 2).collect();
+            let chosen: Vec<_> = if agreed.is_empty() {
+                let sure: Vec<_> = values.iter().filter(|v| v.2 >= sure_conf).collect();
+                // Two sure readings of one thing that differ (`@store_dream`, `@storedream`):
+                // the engine is sure of both, so its confidence says nothing here.
+                let contested = |v: &&(&Indicator, Vec<Pass>, f32)| {
+                    values
+                        .iter()
+                        .any(|w| w.0 != v.0 && w.2 >= sure_conf && near(&w.0.value, &v.0.value))
+                };
+                let sure: Vec<_> = sure.into_iter().filter(|v| !contested(v)).collect();
+                let special: Vec<_> = sure
+                    .iter()
+                    .copied()
+                    .filter(|v| v.1.iter().any(|&p| p != Pass::General))
+                    .collect();
+                if special.is_empty() { sure } else { special }
+            } else {
+                agreed
+            };
+            for (ind, passes, conf) in chosen {
+                let pass = passes
+                    .iter()
+                    .copied()
+                    .find(|&p| p != Pass::General)
+                    .unwrap_or(passes[0]);
+                push(Found {
+                    indicator: (*ind).clone(),
+                    pass,
+                    line,
+                    votes: views(passes),
+                    confidence: *conf,
+                });
+            }
         }
-        for ind in ph_digits {
-            push(&mut found, ind, Pass::Digits, i);
-        }
-        texts.push(g);
     }
-    (texts, found)
+    found
+}
+
+/// Two values are readings of the same thing: at most a third of the longer one's characters
+/// (at least two) edited.
+fn near(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= (a.len().max(b.len()) / 3).max(2)
+}
+
+/// Per line: the repaired general text (the crop's text rows joined by spaces), and the
+/// indicators chosen by [`vote`] from `cands` (the [`candidates`] of `readings`, worked out
+/// once by the caller).
+pub fn combine(
+    n: usize,
+    readings: &[(Pass, &Reading)],
+    cands: &[Candidate],
+    sure_conf: f32,
+) -> (Vec<String>, Vec<Found>) {
+    let general = readings.iter().find(|(p, _)| *p == Pass::General);
+    let texts = (0..n)
+        .map(|i| {
+            general
+                .map(|(_, r)| repair(&r.text(i)).replace('\n', " "))
+                .unwrap_or_default()
+        })
+        .collect();
+    (texts, vote(cands, sure_conf))
 }
 
 #[cfg(test)]
@@ -384,28 +684,284 @@ mod tests {
                    5\t1\t1\t1\t2\t2\t0\t65\t10\t30\t3.0\tzzz\n\
                    5\tbroken\n";
         let r = Reading::from_tsv(tsv, &strip, 2, 20.0);
-        assert_eq!(r.lines, vec!["СОЛЬ".to_string(), "@shop".to_string()]);
+        assert_eq!(r.text(0), "СОЛЬ");
+        assert_eq!(r.text(1), "@shop");
+        assert_eq!(r.lines[1][0].conf, 91.0);
+    }
+
+    fn words(t: &[(&str, f32)]) -> Vec<Word> {
+        t.iter()
+            .map(|&(w, conf)| Word {
+                text: w.to_string(),
+                conf,
+                bbox: None,
+                row: None,
+            })
+            .collect()
+    }
+
+    fn reported(readings: &[(Pass, &Reading)]) -> Vec<(String, Pass, usize)> {
+        let (_, found) = combine(1, readings, &candidates(readings), 90.0);
+        found
+            .iter()
+            .map(|f| (f.indicator.value.clone(), f.pass, f.votes))
+            .collect()
     }
 
     #[test]
-    fn combine_prefers_the_specialised_passes() {
+    fn an_indicator_rests_on_its_least_sure_word() {
+        let r = read_indicators(&words(&[
+            ("Звони", 40.0),
+            ("8", 95.0),
+            ("707", 91.0),
+            ("123", 72.0),
+            ("45", 96.0),
+            ("67", 93.0),
+        ]));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].0.value, "+77071234567");
+        // `Звони` is not part of the number: its low confidence does not count.
+        assert_eq!(r[0].1, 72.0);
+        // A handle joined from two words rests on both.
+        let r = read_indicators(&words(&[("@moon", 95.0), ("snow60", 61.0)]));
+        assert_eq!(r[0].0.value, "@moon_snow60");
+        assert_eq!(r[0].1, 61.0);
+    }
+
+    #[test]
+    fn words_split_by_a_hair_are_joined_and_a_dropped_underscore_is_put_back() {
+        let w = |text: &str, left: u32, width: u32| Word {
+            text: text.into(),
+            conf: 90.0,
+            bbox: Some((left, 20, width, 54)),
+            row: None,
+        };
+        // `sta` and `rbot` 11 px apart (a fifth of the letter height): one word. `@lavka` and
+        // `sta` 36 px apart: the underscore the engine dropped.
+        let words = vec![
+            w("@lavka", 45, 257),
+            w("sta", 338, 133),
+            w("rbot", 482, 159),
+        ];
+        assert_eq!(
+            join(&words),
+            "@lavka sta rbot".replacen(" sta r", " star", 1)
+        );
+        let found = read_indicators(&words);
+        assert_eq!(found[0].0.value, "@lavka_starbot");
+        // Without boxes every gap is a space.
+        let r = Reading::from_texts(&["@lavka sta rbot".to_string()], 90.0);
+        assert_eq!(r.text(0), "@lavka sta rbot");
+    }
+
+    #[test]
+    fn words_on_another_row_of_the_crop_are_not_part_of_a_handle() {
+        // A sticker's handle line whose crop holds the cut-off tops of the phone number below
+        // (the engine's words and boxes from a real run): the second row is read as `ТА 4232
+        // AG t`, which must not become `@snow_shop_ta`.
+        let w = |text: &str, left: u32, top: u32, width: u32, height: u32, conf: f32| Word {
+            text: text.into(),
+            conf,
+            bbox: Some((left, top, width, height)),
+            row: None,
+        };
+        let words = vec![
+            w("@snow_shop", 43, 240, 482, 69, 91.5),
+            w("ТА", 35, 322, 177, 22, 66.7),
+            w("4232", 248, 321, 130, 33, 50.9),
+            w("AG", 411, 321, 88, 33, 78.6),
+        ];
+        assert_eq!(join(&words), "@snow_shop\nТА 4232 AG");
+        let found = read_indicators(&words);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0.value, "@snow_shop");
+        // It rests on its own word only.
+        assert_eq!(found[0].1, 91.5);
+        // On one row (no boxes: one row is assumed) `ТА` would be the rest of the handle.
+        let one_row: Vec<Word> = words
+            .iter()
+            .map(|x| Word {
+                bbox: None,
+                row: None,
+                ..x.clone()
+            })
+            .collect();
+        assert_eq!(read_indicators(&one_row)[0].0.value, "@snow_shop_ta");
+        // The line's text keeps both rows, one after the other.
+        let r = Reading {
+            lines: vec![words],
+            min_conf: 20.0,
+        };
+        let readings = [(Pass::General, &r)];
+        let (texts, found) = combine(1, &readings, &candidates(&readings), 90.0);
+        assert_eq!(texts[0], "@snow_shop ТА 4232 AG");
+        assert_eq!(found.len(), 1);
+        // From TSV the engine's own line numbers decide, so a skewed row stays one row.
+        let strip = Strip {
+            image: image::GrayImage::new(10, 400),
+            rows: vec![(0, 0, 400)],
+        };
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   5\t1\t1\t1\t3\t1\t43\t240\t300\t60\t91.5\t@moon\n\
+                   5\t1\t1\t1\t3\t2\t380\t285\t200\t60\t90.5\tsnow60\n\
+                   5\t1\t1\t1\t4\t1\t35\t322\t177\t22\t66.7\tТА\n";
+        let r = Reading::from_tsv(tsv, &strip, 1, 20.0);
+        let found = read_indicators(&r.lines[0]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0.value, "@moon_snow60");
+    }
+
+    #[test]
+    fn a_doubted_last_word_makes_the_handle_doubted_not_shorter() {
+        let strip = Strip {
+            image: image::GrayImage::new(10, 100),
+            rows: vec![(0, 0, 100)],
+        };
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   5\t1\t1\t1\t1\t1\t0\t20\t300\t50\t93.0\t@good_green\n\
+                   5\t1\t1\t1\t1\t2\t330\t20\t90\t50\t12.0\tbot\n";
+        let r = Reading::from_tsv(tsv, &strip, 1, 20.0);
+        // The text leaves the doubted word out; the indicator rests on it.
+        assert_eq!(r.text(0), "@good_green");
+        let found = read_indicators(&r.lines[0]);
+        assert_eq!(found.len(), 1);
+        assert_ne!(found[0].0.value, "@good_green");
+        assert_eq!(found[0].1, 12.0);
+        assert!(vote(&candidates(&[(Pass::General, &r)]), 90.0).is_empty());
+    }
+
+    #[test]
+    fn near_values_are_readings_of_one_thing() {
+        assert!(near("@store_dream", "@storedream"));
+        assert!(near("+77071234567", "+77071284567"));
+        assert!(!near("@store_dream", "@alma_kz"));
+    }
+
+    #[test]
+    fn two_sure_but_different_readings_of_one_handle_report_neither() {
         let g = Reading {
-            lines: vec!["@snoш_shop 8 707 123 45 6".into()],
+            min_conf: 0.0,
+            lines: vec![words(&[("@store_dream", 91.4)])],
         };
         let l = Reading {
-            lines: vec!["@snow_shop".into()],
+            min_conf: 0.0,
+            lines: vec![words(&[("@storedream", 91.8)])],
+        };
+        assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
+        // A recheck on the other crop settles it.
+        let r = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@store_dream", 70.0)])],
+        };
+        assert_eq!(
+            reported(&[
+                (Pass::General, &g),
+                (Pass::Latin, &l),
+                (Pass::LatinRecheck, &r)
+            ]),
+            vec![("@store_dream".to_string(), Pass::LatinRecheck, 2)]
+        );
+    }
+
+    #[test]
+    fn agreement_between_differently_prepared_crops_is_reported() {
+        let g = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@snoш_shop", 55.0), ("8", 60.0), ("707", 50.0)])],
+        };
+        let l = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@snow_shop", 70.0)])],
+        };
+        // The general and Latin passes read the same crop: their agreement is one vote, and
+        // the engine was unsure.
+        assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
+        // The recheck reads another crop: the general reading repairs to the same handle.
+        assert_eq!(
+            reported(&[(Pass::General, &g), (Pass::LatinRecheck, &l)]),
+            vec![("@snow_shop".to_string(), Pass::LatinRecheck, 2)]
+        );
+    }
+
+    #[test]
+    fn a_one_pass_reading_needs_a_sure_engine() {
+        let g = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("ЗВОНИ", 90.0)])],
+        };
+        let unsure = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[
+                ("8", 80.0),
+                ("707", 62.0),
+                ("123", 88.0),
+                ("45", 90.0),
+                ("67", 90.0),
+            ])],
+        };
+        // Read by the digit pass alone, one word at 62: not reported.
+        assert!(reported(&[(Pass::General, &g), (Pass::Digits, &unsure)]).is_empty());
+        let sure = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[
+                ("8", 96.0),
+                ("707", 95.0),
+                ("123", 93.0),
+                ("45", 96.0),
+                ("67", 97.0),
+            ])],
+        };
+        assert_eq!(
+            reported(&[(Pass::General, &g), (Pass::Digits, &sure)]),
+            vec![("+77071234567".to_string(), Pass::Digits, 1)]
+        );
+    }
+
+    #[test]
+    fn unrelated_sure_readings_prefer_the_specialised_pass() {
+        let g = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[
+                ("@ab_cd", 95.0),
+                ("8", 95.0),
+                ("707", 95.0),
+                ("999", 95.0),
+                ("99", 95.0),
+                ("99", 95.0),
+            ])],
+        };
+        let l = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@snow_shop", 93.0)])],
         };
         let d = Reading {
-            lines: vec!["8 707 123 45 67".into()],
+            min_conf: 0.0,
+            lines: vec![words(&[
+                ("8", 94.0),
+                ("707", 94.0),
+                ("123", 94.0),
+                ("45", 94.0),
+                ("67", 94.0),
+            ])],
         };
-        let (_, found) = combine(&g, &l, &d);
-        let values: Vec<(&str, Pass)> = found
-            .iter()
-            .map(|f| (f.indicator.value.as_str(), f.pass))
-            .collect();
+        let got = reported(&[(Pass::General, &g), (Pass::Latin, &l), (Pass::Digits, &d)]);
         assert_eq!(
-            values,
-            vec![("@snow_shop", Pass::Latin), ("+77071234567", Pass::Digits)]
+            got,
+            vec![
+                ("@snow_shop".to_string(), Pass::Latin, 1),
+                ("+77071234567".to_string(), Pass::Digits, 1)
+            ]
         );
+    }
+
+    #[test]
+    fn specialised_passes_only_count_for_their_kinds() {
+        // The digit pass "reading" a handle or the Latin pass a phone is ignored.
+        let l = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("+77071234567", 99.0)])],
+        };
+        let g = Reading::empty(1);
+        assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
     }
 }

@@ -48,7 +48,7 @@ impl Blob {
 /// Most blobs considered per polarity (a noise texture cannot blow up the chaining step).
 const MAX_BLOBS: usize = 20_000;
 /// Fewest letters a line needs (`МЕФ`, `ОПТ` have three).
-const MIN_LETTERS: usize = 3;
+pub(super) const MIN_LETTERS: usize = 3;
 
 /// Finds the text lines of `gray`, most letters first, at most `opts.max_lines`.
 pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
@@ -255,7 +255,9 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
             }
         }
     }
-    let mut groups: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    // Ordered by root, not hashed: lines with equally many letters must come out in the same
+    // order on every run (the order decides which lines are read and how the strip looks).
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for i in 0..n {
         let r = find(&mut parent, i);
         groups.entry(r).or_default().push(i);
