@@ -600,19 +600,8 @@ pub fn vote(cands: &[Candidate], sure_conf: f32) -> Vec<Found> {
 /// Two values are readings of the same thing: at most a third of the longer one's characters
 /// (at least two) edited.
 fn near(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()] <= (a.len().max(b.len()) / 3).max(2)
+    let longer = a.chars().count().max(b.chars().count());
+    strsim::levenshtein(a, b) <= (longer / 3).max(2)
 }
 
 /// Per line: the repaired general text (the crop's text rows joined by spaces), and the
