@@ -285,8 +285,14 @@ where
 {
     pub fn prepare(mut buf: S) -> Self {
         threshold_rows(&mut buf);
+        Self::thresholded(buf)
+    }
+
+    /// kuzet patch: a buffer already holding black and white (`PixelColor` codes), with an
+    /// empty region cache; shared by `prepare` and the patched constructors.
+    fn thresholded(buffer: S) -> Self {
         PreparedImage {
-            buffer: buf,
+            buffer,
             cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
         }
     }
@@ -621,15 +627,11 @@ impl PreparedImage<BasicImageBuffer> {
         let len = w.checked_mul(h).expect("Image dimensions caused overflow");
         assert_eq!(pixels.len(), len, "bitmap length is not width × height");
         assert!(pixels.iter().all(|&p| p < 2), "bitmap bytes must be 0 or 1");
-        let buffer = BasicImageBuffer {
+        PreparedImage::thresholded(BasicImageBuffer {
             w,
             h,
             pixels: pixels.into_boxed_slice(),
-        };
-        PreparedImage {
-            buffer,
-            cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
-        }
+        })
     }
 
     /// Given a byte valued function, generate a searchable image
@@ -649,17 +651,20 @@ impl PreparedImage<BasicImageBuffer> {
         }
         // kuzet patch 10: `prepare`'s thresholding on the bytes, with fast division where the
         // width allows it.
-        if (16..1 << 15).contains(&w) {
+        let fast = (16..1 << 15).contains(&w);
+        if fast {
             threshold_rows_fast(&mut data, w, h);
-            let pixels = data.into_boxed_slice();
-            return PreparedImage {
-                buffer: BasicImageBuffer { w, h, pixels },
-                cache: LruCache::new(NonZeroUsize::new(251).unwrap()),
-            };
         }
-        let pixels = data.into_boxed_slice();
-        let buffer = BasicImageBuffer { w, h, pixels };
-        PreparedImage::prepare(buffer)
+        let buffer = BasicImageBuffer {
+            w,
+            h,
+            pixels: data.into_boxed_slice(),
+        };
+        if fast {
+            PreparedImage::thresholded(buffer)
+        } else {
+            PreparedImage::prepare(buffer)
+        }
     }
 }
 
