@@ -539,15 +539,17 @@ fn read_data(code: &dyn BitGrid, meta: &MetaData, remove_mask: bool) -> RawData 
     let mut y = code.size() - 1;
     let mut x = code.size() - 1;
     let mut neg_dir = true;
+    // kuzet patch 12: `reserved_cell` answered from a table built once per call.
+    let reserved = ReservedCells::new(meta.version);
 
     while x > 0 {
         if x == 6 {
             x -= 1;
         }
-        if !reserved_cell(meta.version, y, x) {
+        if !reserved.get(y, x) {
             ds.push(read_bit(code, meta, y, x, remove_mask));
         }
-        if !reserved_cell(meta.version, y, x - 1) {
+        if !reserved.get(y, x - 1) {
             ds.push(read_bit(code, meta, y, x - 1, remove_mask));
         }
 
@@ -596,6 +598,58 @@ fn mask_bit(mask: u16, y: usize, x: usize) -> bool {
     }
 }
 
+/// kuzet patch 12: `reserved_cell` for one version, from the same rules with the alignment
+/// pattern search done once per row/column index instead of once per cell.
+struct ReservedCells {
+    version: Version,
+    size: usize,
+    /// For each row/column index: the last alignment pattern within 2 modules (as `ai`/`aj`
+    /// of `reserved_cell`).
+    near: Vec<Option<usize>>,
+    /// Index of the last alignment pattern position (`len` of `reserved_cell`).
+    len: usize,
+}
+
+impl ReservedCells {
+    fn new(version: Version) -> Self {
+        let ver = &VERSION_DATA_BASE[version.0];
+        let size = version.0 * 4 + 17;
+        let apat: Vec<usize> = ver.apat.iter().take_while(|&&x| x != 0).copied().collect();
+        let near = (0..size)
+            .map(|i| apat.iter().rposition(|&p| p.abs_diff(i) < 3))
+            .collect();
+        ReservedCells {
+            version,
+            size,
+            near,
+            len: apat.len().saturating_sub(1),
+        }
+    }
+
+    fn get(&self, i: usize, j: usize) -> bool {
+        let size = self.size;
+        if (i < 9 && j < 9) || (i + 8 >= size && j < 9) || (i < 9 && j + 8 >= size) {
+            return true;
+        }
+        if i == 6 || j == 6 {
+            return true;
+        }
+        if self.version.0 >= 7 && ((i < 6 && j + 11 >= size) || (i + 11 >= size && j < 6)) {
+            return true;
+        }
+        let len = self.len;
+        match (self.near[i], self.near[j]) {
+            (Some(x), Some(y)) if x == len && y == len => true,
+            (Some(x), Some(_)) if 0 < x && x < len => true,
+            (Some(_), Some(x)) if 0 < x && x < len => true,
+            _ => false,
+        }
+    }
+}
+
+/// Upstream's test per cell; kuzet uses [`ReservedCells`] (patch 12) and keeps this as its
+/// test reference.
+#[cfg(test)]
 fn reserved_cell(version: Version, i: usize, j: usize) -> bool {
     let ver = &VERSION_DATA_BASE[version.0];
     let size = version.0 * 4 + 17;
@@ -746,6 +800,24 @@ fn format_syndromes(u: u16) -> Result<[GF16; 64], [GF16; 64]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// kuzet patch 12: the table answers as upstream's `reserved_cell` for every cell of
+    /// every version.
+    #[test]
+    fn reserved_cells_equal_reserved_cell() {
+        let mut reserved = 0;
+        for v in 1..=40 {
+            let table = ReservedCells::new(Version(v));
+            let size = v * 4 + 17;
+            for i in 0..size {
+                for j in 0..size {
+                    assert_eq!(table.get(i, j), reserved_cell(Version(v), i, j), "v{v} ({i}, {j})");
+                    reserved += usize::from(table.get(i, j));
+                }
+            }
+        }
+        assert!(reserved > 40 * 200, "{reserved}");
+    }
 
     /// kuzet patch check: Horner's syndromes equal upstream's term-by-term sum.
     #[test]

@@ -696,24 +696,7 @@ mod tests {
         crate::capstones_from_image(&mut img)
     }
 
-    /// A buffer without contiguous rows: the capstone scan takes upstream's pixel-by-pixel path.
-    #[derive(Clone)]
-    struct NoRows(Vec<u8>, usize, usize);
-
-    impl crate::prepare::ImageBuffer for NoRows {
-        fn width(&self) -> usize {
-            self.1
-        }
-        fn height(&self) -> usize {
-            self.2
-        }
-        fn get_pixel(&self, x: usize, y: usize) -> u8 {
-            self.0[y * self.1 + x]
-        }
-        fn set_pixel(&mut self, x: usize, y: usize, val: u8) {
-            self.0[y * self.1 + x] = val
-        }
-    }
+    use crate::prepare::tests::NoRows;
 
     /// kuzet patch 9: skipping runs finds the capstones (and repaints the image) exactly as
     /// the pixel-by-pixel scan, on the test images and on blocky noise with drawn capstones.

@@ -43,6 +43,13 @@ pub trait ImageBuffer {
     fn row(&self, _y: usize) -> Option<&[u8]> {
         None
     }
+
+    /// kuzet patch: all pixels as one mutable slice of rows `width()` long, top to bottom,
+    /// when the buffer stores them so (lets the flood fill index a slice instead of calling
+    /// `get_pixel`/`set_pixel` per pixel); `None` by default.
+    fn pixels_mut(&mut self) -> Option<&mut [u8]> {
+        None
+    }
 }
 
 #[cfg(feature = "img")]
@@ -97,6 +104,10 @@ impl ImageBuffer for BasicImageBuffer {
     }
     fn row(&self, y: usize) -> Option<&[u8]> {
         self.pixels.get(y * self.w..(y + 1) * self.w)
+    }
+
+    fn pixels_mut(&mut self) -> Option<&mut [u8]> {
+        Some(&mut self.pixels)
     }
 }
 
@@ -532,6 +543,13 @@ where
     {
         assert_ne!(from, to);
         let w = self.width();
+        let h = self.height();
+        // kuzet patch 11: the same fill on a slice, where the buffer has one.
+        if let Some(pixels) = self.buffer.pixels_mut() {
+            if w > 0 && pixels.len() == w * h {
+                return flood_fill_slice(pixels, w, (x, y), from, to, fill);
+            }
+        }
         let mut queue = Vec::new();
         queue.push((x, y));
 
@@ -590,6 +608,62 @@ where
         }
         fill
     }
+}
+
+/// kuzet patch 11: `PreparedImage::flood_fill` on a row-major slice `w` wide: the same scans,
+/// the same seeds pushed in the same order, so the same rows reach `fill` in the same order.
+fn flood_fill_slice<F>(
+    pixels: &mut [u8],
+    w: usize,
+    (x, y): (usize, usize),
+    from: u8,
+    to: u8,
+    mut fill: F,
+) -> F
+where
+    F: AreaFiller,
+{
+    let h = pixels.len() / w;
+    let mut queue = Vec::new();
+    queue.push((x, y));
+
+    while let Some((x, y)) = queue.pop() {
+        let row = &mut pixels[y * w..(y + 1) * w];
+        // `to != from`, so this is upstream's "nothing to fill" test.
+        if row[x] != from {
+            continue;
+        }
+        let left = row[..x]
+            .iter()
+            .rposition(|&p| p != from)
+            .map_or(0, |i| i + 1);
+        let right = row[x + 1..]
+            .iter()
+            .position(|&p| p != from)
+            .map_or(w - 1, |i| x + i);
+        row[left..=right].fill(to);
+
+        fill.update(Row { left, right, y });
+
+        for ny in [y.wrapping_sub(1), y + 1] {
+            if ny >= h {
+                continue;
+            }
+            let next = &pixels[ny * w + left..=ny * w + right];
+            let mut seeded_previous = false;
+            for (i, &p) in next.iter().enumerate() {
+                if p == from {
+                    if !seeded_previous {
+                        queue.push((left + i, ny));
+                    }
+                    seeded_previous = true;
+                } else {
+                    seeded_previous = false;
+                }
+            }
+        }
+    }
+    fill
 }
 
 impl PreparedImage<BasicImageBuffer> {
@@ -669,8 +743,69 @@ impl PreparedImage<BasicImageBuffer> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A buffer without contiguous rows (no `row`, no `pixels_mut`): the capstone scan and the
+    /// flood fill take upstream's pixel-by-pixel paths.
+    #[derive(Clone)]
+    pub(crate) struct NoRows(pub Vec<u8>, pub usize, pub usize);
+
+    impl ImageBuffer for NoRows {
+        fn width(&self) -> usize {
+            self.1
+        }
+        fn height(&self) -> usize {
+            self.2
+        }
+        fn get_pixel(&self, x: usize, y: usize) -> u8 {
+            self.0[y * self.1 + x]
+        }
+        fn set_pixel(&mut self, x: usize, y: usize, val: u8) {
+            self.0[y * self.1 + x] = val
+        }
+    }
+
+    /// kuzet patch 11: the slice flood fill visits the same rows in the same order and leaves
+    /// the same pixels as upstream's, on blocky noise of several block sizes (edges included),
+    /// from every dark seed of a sample of pixels, refilling already-filled regions too.
+    #[test]
+    fn slice_flood_fill_equals_pixel_flood_fill() {
+        let mut next = crate::geometry::test_rng(0x2545_F491_4F6C_DD1D, 9.2e18);
+        let mut fills = 0;
+        for case in 0..30 {
+            let (w, h, m) = (1 + case * 5, 1 + case * 3, 1 + case % 4);
+            let blocks: Vec<u8> = (0..(w / m + 1) * (h / m + 1))
+                .map(|_| u8::from(next() > 0.5))
+                .collect();
+            let bits: Vec<u8> = (0..w * h)
+                .map(|i| blocks[(i / w / m) * (w / m + 1) + (i % w) / m])
+                .collect();
+            let mut fast = PreparedImage::from_bitmap_bytes(w, h, bits.clone());
+            let mut slow = PreparedImage::without_preparation(NoRows(bits, w, h));
+            for k in 0..40 {
+                let (x, y) = ((next().abs() * w as f64) as usize % w, (next().abs() * h as f64) as usize % h);
+                let from = fast.buffer.get_pixel(x, y);
+                if from == u8::from(PixelColor::White) {
+                    continue;
+                }
+                // Alternate between two colours so that later seeds refill earlier regions.
+                let to = if k % 2 == 0 { 7 } else { 9 };
+                if from == to {
+                    continue;
+                }
+                let mut a = Vec::new();
+                let mut b = Vec::new();
+                let _ = fast.flood_fill(x, y, from, to, |r: Row| a.push((r.left, r.right, r.y)));
+                let _ = slow.flood_fill(x, y, from, to, |r: Row| b.push((r.left, r.right, r.y)));
+                assert_eq!(a, b, "case {case} seed ({x}, {y})");
+                assert!(!a.is_empty());
+                fills += 1;
+            }
+            assert_eq!(fast.buffer.pixels.to_vec(), slow.buffer.0);
+        }
+        assert!(fills > 300, "too few fills exercised ({fills})");
+    }
 
     fn img_from_array(array: [[u8; 3]; 3]) -> PreparedImage<BasicImageBuffer> {
         let mut pixels = Vec::new();
