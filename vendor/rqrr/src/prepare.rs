@@ -50,6 +50,12 @@ pub trait ImageBuffer {
     fn pixels_mut(&mut self) -> Option<&mut [u8]> {
         None
     }
+
+    /// kuzet patch: all pixels as one slice, laid out as for [`ImageBuffer::pixels_mut`];
+    /// `None` by default.
+    fn pixels(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 #[cfg(feature = "img")]
@@ -108,6 +114,10 @@ impl ImageBuffer for BasicImageBuffer {
 
     fn pixels_mut(&mut self) -> Option<&mut [u8]> {
         Some(&mut self.pixels)
+    }
+
+    fn pixels(&self) -> Option<&[u8]> {
+        Some(&self.pixels)
     }
 }
 
@@ -506,6 +516,13 @@ where
     /// kuzet patch: row `y` of the buffer, when it has contiguous rows.
     pub(crate) fn row(&self, y: usize) -> Option<&[u8]> {
         self.buffer.row(y)
+    }
+
+    /// kuzet patch: all pixels, row-major, when the buffer holds them so (checked length).
+    pub(crate) fn pixels(&self) -> Option<&[u8]> {
+        self.buffer
+            .pixels()
+            .filter(|p| p.len() == self.width() * self.height())
     }
 
     #[cfg(feature = "img")]

@@ -545,6 +545,20 @@ impl Fitness {
         let (w, h) = (img.width(), img.height());
         // Sum of the weights of the samples inside, and of those of them that are dark.
         let (mut inside_sum, mut dark_sum) = (0i32, 0i32);
+        if let Some(pixels) = img.pixels().filter(|p| !p.is_empty()) {
+            // kuzet patch 13: read the slice; a sample outside weighs 0 whatever it reads,
+            // so it reads pixel 0 instead of the clamped one.
+            let white = u8::from(PixelColor::White);
+            for ((&x, &y), &wt) in px.iter().zip(py).zip(&self.w) {
+                let inside = (x as u32 as usize) < w && (y as u32 as usize) < h;
+                let at = if inside { y as usize * w + x as usize } else { 0 };
+                let dark = pixels.get(at).is_some_and(|&p| p != white);
+                let wt = wt * i32::from(inside);
+                inside_sum += wt;
+                dark_sum += wt * i32::from(dark);
+            }
+            return 2 * dark_sum - inside_sum;
+        }
         for ((&x, &y), &wt) in px.iter().zip(py).zip(&self.w) {
             let inside = !(y < 0 || y as usize >= h || x < 0 || x as usize >= w);
             let dark = PixelColor::White != img.get_pixel_at_point(Point { x, y });
