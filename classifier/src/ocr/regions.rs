@@ -61,7 +61,7 @@ pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
         let s = f64::from(max) / f64::from(w.max(h));
         let nw = ((f64::from(w) * s).round() as u32).max(1);
         let nh = ((f64::from(h) * s).round() as u32).max(1);
-        (imageops::thumbnail(gray, nw, nh), s)
+        (crate::pixels::thumbnail(gray, nw, nh), s)
     } else {
         (gray.clone(), 1.0)
     };

@@ -138,7 +138,7 @@ impl<'a> Pyramid<'a> {
                 let s = f64::from(max) / f64::from(w.max(h));
                 let nw = ((f64::from(w) * s).round() as u32).max(1);
                 let nh = ((f64::from(h) * s).round() as u32).max(1);
-                imageops::thumbnail(full, nw, nh)
+                crate::pixels::thumbnail(full, nw, nh)
             }
         })
     }
@@ -157,7 +157,7 @@ impl<'a> Pyramid<'a> {
                 if self.half.is_none() {
                     let w = self.work();
                     let (nw, nh) = (w.width() / 2, w.height() / 2);
-                    let img = (nw.min(nh) >= 64).then(|| imageops::thumbnail(w, nw, nh));
+                    let img = (nw.min(nh) >= 64).then(|| crate::pixels::thumbnail(w, nw, nh));
                     self.half = Some(img);
                 }
                 self.half.as_ref().and_then(Option::as_ref)
