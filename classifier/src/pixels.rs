@@ -111,7 +111,10 @@ pub(crate) fn thumbnail(img: &GrayImage, new_width: u32, new_height: u32) -> Gra
     let mut out = Vec::with_capacity(cols.len() * rows.len());
     // Whole ratios (the pipeline's halving) give equal, adjacent column blocks.
     let k = cols[0].1;
-    let uniform = cols.iter().enumerate().all(|(i, &c)| c == (i * k, (i + 1) * k));
+    let uniform = cols
+        .iter()
+        .enumerate()
+        .all(|(i, &c)| c == (i * k, (i + 1) * k));
     for &(top, bottom) in &rows {
         sums.fill(0);
         for row in px[top * w..bottom * w].chunks_exact(w) {

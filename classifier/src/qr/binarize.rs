@@ -58,33 +58,44 @@ const MIN_DYNAMIC_RANGE: u32 = 24;
 
 /// ZXing-style hybrid binariser (see [`Method::Hybrid`]). Needs at least 5×5 blocks (40×40 px);
 /// [`binarize`] falls back to Otsu below that.
+///
+/// Blocks tile the image from the top left; where the size is not a multiple of 8 the last
+/// block row (column) is moved back to end at the edge and overlaps its neighbour, and its
+/// threshold wins in the overlap.
 fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
     let bw = w.div_ceil(BLOCK);
     let bh = h.div_ceil(BLOCK);
     let mut avg = vec![0u32; bw * bh];
+    let (mut sum, mut min, mut max) = (vec![0u32; bw], vec![0u8; bw], vec![0u8; bw]);
     for by in 0..bh {
         let y0 = (by * BLOCK).min(h - BLOCK);
-        for bx in 0..bw {
-            let x0 = (bx * BLOCK).min(w - BLOCK);
-            let (mut sum, mut min, mut max) = (0u32, 255u32, 0u32);
-            for row in px[y0 * w..].chunks(w).take(BLOCK) {
-                for &p in &row[x0..x0 + BLOCK] {
-                    let p = u32::from(p);
-                    sum += p;
-                    min = min.min(p);
-                    max = max.max(p);
+        sum.fill(0);
+        min.fill(255);
+        max.fill(0);
+        for row in px[y0 * w..(y0 + BLOCK) * w].chunks_exact(w) {
+            // Whole blocks, then the last one (which may overlap the one before it).
+            let last = (bw - 1) * BLOCK;
+            let blocks = row[..last].chunks_exact(BLOCK).chain([&row[w - BLOCK..]]);
+            for (((s, lo), hi), block) in sum.iter_mut().zip(&mut min).zip(&mut max).zip(blocks) {
+                for &p in block {
+                    *s += u32::from(p);
+                    *lo = (*lo).min(p);
+                    *hi = (*hi).max(p);
                 }
             }
-            let mut a = sum / (BLOCK * BLOCK) as u32;
-            if max - min <= MIN_DYNAMIC_RANGE {
+        }
+        for bx in 0..bw {
+            let (lo, hi) = (u32::from(min[bx]), u32::from(max[bx]));
+            let mut a = sum[bx] / (BLOCK * BLOCK) as u32;
+            if hi - lo <= MIN_DYNAMIC_RANGE {
                 // A flat block: assume it is background unless its neighbours say otherwise.
-                a = min / 2;
+                a = lo / 2;
                 if by > 0 && bx > 0 {
                     let n = (avg[(by - 1) * bw + bx]
                         + 2 * avg[by * bw + bx - 1]
                         + avg[(by - 1) * bw + bx - 1])
                         / 4;
-                    if min < n {
+                    if lo < n {
                         a = n;
                     }
                 }
@@ -92,12 +103,11 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
             avg[by * bw + bx] = a;
         }
     }
-    let mut out = vec![0u8; w * h];
+    // Each block's threshold: the mean of the 5×5 block averages around it (clamped inside).
+    let mut thr = vec![0u8; bw * bh];
     for by in 0..bh {
-        let y0 = (by * BLOCK).min(h - BLOCK);
         let cy = by.clamp(2, bh - 3);
         for bx in 0..bw {
-            let x0 = (bx * BLOCK).min(w - BLOCK);
             let cx = bx.clamp(2, bw - 3);
             let mut sum = 0u32;
             for yy in cy - 2..cy + 3 {
@@ -105,14 +115,26 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
                     sum += avg[yy * bw + xx];
                 }
             }
-            let t = sum / 25;
-            for y in y0..y0 + BLOCK {
-                let row = &px[y * w..y * w + w];
-                let orow = &mut out[y * w..y * w + w];
-                for x in x0..x0 + BLOCK {
-                    orow[x] = u8::from(u32::from(row[x]) <= t);
-                }
+            thr[by * bw + bx] = (sum / 25).min(255) as u8;
+        }
+    }
+    let mut out = vec![0u8; w * h];
+    for (y, (row, orow)) in px.chunks_exact(w).zip(out.chunks_exact_mut(w)).enumerate() {
+        let by = if y + BLOCK >= h { bh - 1 } else { y / BLOCK };
+        let t = &thr[by * bw..(by + 1) * bw];
+        let last = (bw - 1) * BLOCK;
+        for ((o, p), &t) in orow[..last]
+            .chunks_exact_mut(BLOCK)
+            .zip(row[..last].chunks_exact(BLOCK))
+            .zip(t)
+        {
+            for (o, &p) in o.iter_mut().zip(p) {
+                *o = u8::from(p <= t);
             }
+        }
+        let t = t[bw - 1];
+        for (o, &p) in orow[w - BLOCK..].iter_mut().zip(&row[w - BLOCK..]) {
+            *o = u8::from(p <= t);
         }
     }
     out
@@ -152,6 +174,113 @@ mod tests {
             let dark_cell = inside && ((x - sx) / 4 + (y - sy) / 4) % 2 == 0;
             image::Luma([if dark_cell { base - 150 } else { base }])
         })
+    }
+
+    /// The hybrid binariser as first written, block by block (each block row and column
+    /// written in turn, the last ones overwriting the overlap): the reference for the
+    /// row-major version.
+    fn hybrid_reference(px: &[u8], w: usize, h: usize) -> Vec<u8> {
+        let bw = w.div_ceil(BLOCK);
+        let bh = h.div_ceil(BLOCK);
+        let mut avg = vec![0u32; bw * bh];
+        for by in 0..bh {
+            let y0 = (by * BLOCK).min(h - BLOCK);
+            for bx in 0..bw {
+                let x0 = (bx * BLOCK).min(w - BLOCK);
+                let (mut sum, mut min, mut max) = (0u32, 255u32, 0u32);
+                for row in px[y0 * w..].chunks(w).take(BLOCK) {
+                    for &p in &row[x0..x0 + BLOCK] {
+                        let p = u32::from(p);
+                        sum += p;
+                        min = min.min(p);
+                        max = max.max(p);
+                    }
+                }
+                let mut a = sum / (BLOCK * BLOCK) as u32;
+                if max - min <= MIN_DYNAMIC_RANGE {
+                    // A flat block: assume it is background unless its neighbours say otherwise.
+                    a = min / 2;
+                    if by > 0 && bx > 0 {
+                        let n = (avg[(by - 1) * bw + bx]
+                            + 2 * avg[by * bw + bx - 1]
+                            + avg[(by - 1) * bw + bx - 1])
+                            / 4;
+                        if min < n {
+                            a = n;
+                        }
+                    }
+                }
+                avg[by * bw + bx] = a;
+            }
+        }
+        let mut out = vec![0u8; w * h];
+        for by in 0..bh {
+            let y0 = (by * BLOCK).min(h - BLOCK);
+            let cy = by.clamp(2, bh - 3);
+            for bx in 0..bw {
+                let x0 = (bx * BLOCK).min(w - BLOCK);
+                let cx = bx.clamp(2, bw - 3);
+                let mut sum = 0u32;
+                for yy in cy - 2..cy + 3 {
+                    for xx in cx - 2..cx + 3 {
+                        sum += avg[yy * bw + xx];
+                    }
+                }
+                let t = sum / 25;
+                for y in y0..y0 + BLOCK {
+                    let row = &px[y * w..y * w + w];
+                    let orow = &mut out[y * w..y * w + w];
+                    for x in x0..x0 + BLOCK {
+                        orow[x] = u8::from(u32::from(row[x]) <= t);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hybrid_equals_the_block_by_block_reference() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut flat_blocks = 0;
+        for case in 0..60usize {
+            let (w, h) = (40 + (next() % 200) as usize, 40 + (next() % 200) as usize);
+            // Blocky noise with flat areas (to reach the flat-block rule) and a gradient.
+            let cell = 1 + case % 12;
+            let cells: Vec<u8> = (0..(w / cell + 1) * (h / cell + 1))
+                .map(|_| {
+                    if next() % 3 == 0 {
+                        200
+                    } else {
+                        (next() % 256) as u8
+                    }
+                })
+                .collect();
+            let px: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    let c = cells[(y / cell) * (w / cell + 1) + x / cell];
+                    c.saturating_sub((x * 60 / w) as u8)
+                })
+                .collect();
+            for (bx, by) in (0..w / 8).flat_map(|bx| (0..h / 8).map(move |by| (bx, by))) {
+                let block = (0..64).map(|i| px[(by * 8 + i / 8) * w + bx * 8 + i % 8]);
+                let (lo, hi) = block.fold((255, 0), |(lo, hi), p| (p.min(lo), p.max(hi)));
+                flat_blocks += usize::from(hi - lo <= MIN_DYNAMIC_RANGE as u8);
+            }
+            assert_eq!(
+                hybrid(&px, w, h),
+                hybrid_reference(&px, w, h),
+                "case {case}: {w}x{h}"
+            );
+        }
+        assert!(flat_blocks > 100, "too few flat blocks ({flat_blocks})");
     }
 
     #[test]
