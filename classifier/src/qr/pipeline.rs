@@ -285,9 +285,9 @@ fn run_attempt(img: &GrayImage, attempt: &Attempt) -> PassResult {
         Prep::Rqrr if attempt.invert => {
             let mut inv = img.clone();
             imageops::invert(&mut inv);
-            scan::scan_gray(&inv)
+            scan::scan_gray(inv)
         }
-        Prep::Rqrr => scan::scan_gray(img),
+        Prep::Rqrr => scan::scan_gray(img.clone()),
         Prep::Bin(m) => scan::scan_bitmap(binarize::binarize(img, m, attempt.invert)),
     }
 }

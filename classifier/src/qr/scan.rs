@@ -72,14 +72,12 @@ pub fn scan_bitmap(bm: Bitmap) -> PassResult {
 }
 
 /// Scans a grayscale image with `rqrr`'s own row-average threshold.
-pub fn scan_gray(img: &GrayImage) -> PassResult {
+pub fn scan_gray(img: GrayImage) -> PassResult {
     guarded(|| {
-        let w = img.width() as usize;
-        let raw = img.as_raw();
-        let mut img =
-            rqrr::PreparedImage::prepare_from_greyscale(w, raw.len() / w.max(1), |x, y| {
-                raw[y * w + x]
-            });
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut raw = img.into_raw();
+        raw.truncate(w * h);
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale_bytes(w, h, raw);
         collect!(img)
     })
 }

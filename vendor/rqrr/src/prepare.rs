@@ -717,7 +717,11 @@ impl PreparedImage<BasicImageBuffer> {
     pub fn from_bitmap_bytes(w: usize, h: usize, pixels: Vec<u8>) -> Self {
         let len = w.checked_mul(h).expect("Image dimensions caused overflow");
         assert_eq!(pixels.len(), len, "bitmap length is not width × height");
-        assert!(pixels.iter().all(|&p| p < 2), "bitmap bytes must be 0 or 1");
+        // kuzet patch 14: an OR over all bytes (vectorised) instead of a short-circuiting `all`.
+        assert!(
+            pixels.iter().fold(0u8, |a, &p| a | p) < 2,
+            "bitmap bytes must be 0 or 1"
+        );
         PreparedImage::thresholded(BasicImageBuffer {
             w,
             h,
@@ -740,6 +744,14 @@ impl PreparedImage<BasicImageBuffer> {
                 data.push(fill(x, y));
             }
         }
+        Self::prepare_from_greyscale_bytes(w, h, data)
+    }
+
+    /// kuzet patch 14: `prepare_from_greyscale` of gray bytes already laid out row by row
+    /// (`w × h`, 0 black to 255 white), without a call per pixel; panics on a wrong length.
+    pub fn prepare_from_greyscale_bytes(w: usize, h: usize, mut data: Vec<u8>) -> Self {
+        let len = w.checked_mul(h).expect("Image dimensions caused overflow");
+        assert_eq!(data.len(), len, "image length is not width × height");
         // kuzet patch 10: `prepare`'s thresholding on the bytes, with fast division where the
         // width allows it.
         let fast = (16..1 << 15).contains(&w);
