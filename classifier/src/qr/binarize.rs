@@ -66,27 +66,33 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
     let bw = w.div_ceil(BLOCK);
     let bh = h.div_ceil(BLOCK);
     let mut avg = vec![0u32; bw * bh];
-    let (mut sum, mut min, mut max) = (vec![0u32; bw], vec![0u8; bw], vec![0u8; bw]);
+    // Per pixel column over the block row's 8 rows (vectorised), then per block.
+    let (mut col_sum, mut col_min, mut col_max) = (vec![0u16; w], vec![0u8; w], vec![0u8; w]);
     for by in 0..bh {
         let y0 = (by * BLOCK).min(h - BLOCK);
-        sum.fill(0);
-        min.fill(255);
-        max.fill(0);
+        col_sum.fill(0);
+        col_min.fill(255);
+        col_max.fill(0);
         for row in px[y0 * w..(y0 + BLOCK) * w].chunks_exact(w) {
-            // Whole blocks, then the last one (which may overlap the one before it).
-            let last = (bw - 1) * BLOCK;
-            let blocks = row[..last].chunks_exact(BLOCK).chain([&row[w - BLOCK..]]);
-            for (((s, lo), hi), block) in sum.iter_mut().zip(&mut min).zip(&mut max).zip(blocks) {
-                for &p in block {
-                    *s += u32::from(p);
-                    *lo = (*lo).min(p);
-                    *hi = (*hi).max(p);
-                }
+            for (((s, lo), hi), &p) in col_sum
+                .iter_mut()
+                .zip(&mut col_min)
+                .zip(&mut col_max)
+                .zip(row)
+            {
+                *s += u16::from(p);
+                *lo = (*lo).min(p);
+                *hi = (*hi).max(p);
             }
         }
         for bx in 0..bw {
-            let (lo, hi) = (u32::from(min[bx]), u32::from(max[bx]));
-            let mut a = sum[bx] / (BLOCK * BLOCK) as u32;
+            // The last block ends at the edge (and may overlap the one before it).
+            let x0 = if bx + 1 == bw { w - BLOCK } else { bx * BLOCK };
+            let r = x0..x0 + BLOCK;
+            let sum: u32 = col_sum[r.clone()].iter().map(|&s| u32::from(s)).sum();
+            let lo = u32::from(col_min[r.clone()].iter().copied().min().unwrap_or(255));
+            let hi = u32::from(col_max[r].iter().copied().max().unwrap_or(0));
+            let mut a = sum / (BLOCK * BLOCK) as u32;
             if hi - lo <= MIN_DYNAMIC_RANGE {
                 // A flat block: assume it is background unless its neighbours say otherwise.
                 a = lo / 2;
@@ -103,8 +109,11 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
             avg[by * bw + bx] = a;
         }
     }
-    // Each block's threshold: the mean of the 5×5 block averages around it (clamped inside).
-    let mut thr = vec![0u8; bw * bh];
+    // Each block's threshold, the mean of the 5×5 block averages around it (clamped inside),
+    // spread over its pixel columns (the last block's wins in the overlap) and compared with
+    // every row of the block row: whole rows at a time, vectorised.
+    let mut out = vec![0u8; w * h];
+    let mut thr = vec![0u8; w];
     for by in 0..bh {
         let cy = by.clamp(2, bh - 3);
         for bx in 0..bw {
@@ -115,26 +124,24 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
                     sum += avg[yy * bw + xx];
                 }
             }
-            thr[by * bw + bx] = (sum / 25).min(255) as u8;
+            let x0 = if bx + 1 == bw { w - BLOCK } else { bx * BLOCK };
+            thr[x0..x0 + BLOCK].fill((sum / 25).min(255) as u8);
         }
-    }
-    let mut out = vec![0u8; w * h];
-    for (y, (row, orow)) in px.chunks_exact(w).zip(out.chunks_exact_mut(w)).enumerate() {
-        let by = if y + BLOCK >= h { bh - 1 } else { y / BLOCK };
-        let t = &thr[by * bw..(by + 1) * bw];
-        let last = (bw - 1) * BLOCK;
-        for ((o, p), &t) in orow[..last]
-            .chunks_exact_mut(BLOCK)
-            .zip(row[..last].chunks_exact(BLOCK))
-            .zip(t)
+        // Rows of this block row not taken over by the last block row (which ends at the edge).
+        let y0 = by * BLOCK;
+        let y1 = if by + 1 == bh {
+            h
+        } else {
+            (y0 + BLOCK).min(h - BLOCK)
+        };
+        let y0 = if by + 1 == bh { h - BLOCK } else { y0 };
+        for (row, orow) in px[y0 * w..y1 * w]
+            .chunks_exact(w)
+            .zip(out[y0 * w..y1 * w].chunks_exact_mut(w))
         {
-            for (o, &p) in o.iter_mut().zip(p) {
+            for ((o, &p), &t) in orow.iter_mut().zip(row).zip(&thr) {
                 *o = u8::from(p <= t);
             }
-        }
-        let t = t[bw - 1];
-        for (o, &p) in orow[w - BLOCK..].iter_mut().zip(&row[w - BLOCK..]) {
-            *o = u8::from(p <= t);
         }
     }
     out
