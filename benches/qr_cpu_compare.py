@@ -8,7 +8,8 @@ built). Each round runs, pinned to core 0: `QR_EVAL_BIN --bench CORPUS` (kuzet's
 `QR_EVAL_BIN --bench --plain-rqrr CORPUS` and one `zbarimg --xml` process over the same images
 (as benches/qr_peers.py runs it). It reports each decoder's least user+system CPU time over the
 rounds (the child's own rusage, so other load on the machine inflates it less than wall time)
-and the ratios against zbar. Decode counts come from qr_compare.sh; this script only times.
+and the ratios against zbar: of the least times, and the median (and range) of the ratios
+within each round. Decode counts come from qr_compare.sh; this script only times.
 """
 import csv, os, resource, subprocess, sys
 
@@ -36,14 +37,19 @@ def main():
         "plain-rqrr": [binary, "--bench", "--plain-rqrr", root],
         "zbar": ["zbarimg", "--xml", "-q", "-Sdisable", "-Sqrcode.enable", *images],
     }
-    best = {name: float("inf") for name in runs}
+    times = {name: [] for name in runs}
     for _ in range(rounds):
         for name, cmd in runs.items():
-            best[name] = min(best[name], cpu_seconds(cmd, cwd=root))
+            times[name].append(cpu_seconds(cmd, cwd=root))
     n = len(images)
-    for name, secs in best.items():
-        print(f"{name:<11} {secs:7.3f} CPU-s  {n / secs:7.1f} images per CPU-s  "
-              f"{best['zbar'] / secs:5.2f}x zbar")
+    for name, secs in times.items():
+        best = min(secs)
+        # The ratio within each round (runs seconds apart share the machine's state), median.
+        per_round = sorted(z / s for z, s in zip(times["zbar"], secs))
+        median = per_round[len(per_round) // 2]
+        print(f"{name:<11} {best:7.3f} CPU-s  {n / best:7.1f} images per CPU-s  "
+              f"{min(times['zbar']) / best:5.2f}x zbar (least times), "
+              f"{median:5.2f}x zbar (median of rounds, {per_round[0]:.2f}-{per_round[-1]:.2f})")
 
 
 if __name__ == "__main__":

@@ -284,8 +284,9 @@ fn threshold_rows_fast(px: &mut [u8], w: usize, h: usize) {
             } else {
                 (x, w - 1 - x)
             };
-            avg_v = by_s.div(avg_v * (s - 1)) + u32::from(row[v]);
-            avg_u = by_s.div(avg_u * (s - 1)) + u32::from(row[u]);
+            // ⌊a·(s−1)/s⌋ = a − ⌈a/s⌉: one multiplication less in the chain.
+            avg_v = avg_v - by_s.div(avg_v + s - 1) + u32::from(row[v]);
+            avg_u = avg_u - by_s.div(avg_u + s - 1) + u32::from(row[u]);
             row_average[v] += avg_v;
             row_average[u] += avg_u;
         }
