@@ -138,20 +138,24 @@ pub(crate) fn thumbnail(img: &GrayImage, new_width: u32, new_height: u32) -> Gra
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A xorshift64 generator for deterministic test images.
+    pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
 
     /// The same pixels as `image`'s thumbnail for whole and fractional ratios, odd sizes,
     /// one-pixel outputs, the identity, and upscaling (handed to `image`).
     #[test]
     fn thumbnail_equals_image_thumbnail() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         let mut cases = vec![
             (640, 480, 320, 240),
             (641, 481, 320, 240),

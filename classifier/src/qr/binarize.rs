@@ -248,13 +248,7 @@ mod tests {
 
     #[test]
     fn hybrid_equals_the_block_by_block_reference() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::pixels::tests::xorshift(0x2545_F491_4F6C_DD1D);
         let mut flat_blocks = 0;
         for case in 0..60usize {
             let (w, h) = (40 + (next() % 200) as usize, 40 + (next() % 200) as usize);
