@@ -256,7 +256,7 @@ mod tests {
             let cell = 1 + case % 12;
             let cells: Vec<u8> = (0..(w / cell + 1) * (h / cell + 1))
                 .map(|_| {
-                    if next() % 3 == 0 {
+                    if next().is_multiple_of(3) {
                         200
                     } else {
                         (next() % 256) as u8
