@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - `regions`: text-line detection on a small copy (local threshold in both polarities,
-//!   connected components, character-like filtering, chaining into lines, skew per line).
+//!   connected components, character-like filtering, chaining into lines, lines that continue
+//!   each other on one band joined, skew per line).
 //!   An image with no line is skipped as text-free before any OCR runs.
 //! - `prep`: each line cropped from the full image, deskewed, scaled to a fixed letter height,
 //!   contrast-stretched, binarised, cleaned of ink that cannot be a letter, and all lines
@@ -23,7 +24,9 @@
 //! # Passes
 //! 1. `general`: all lines, languages [`OcrOptions::languages`] (`rus+kaz+eng`), `--psm 6`.
 //! 2. `latin`: lines whose general reading hints at a Telegram handle or link (`@`, look-alike
-//!    of `@`, `t.me`, mixed scripts in a word), English only, whitelist of handle characters.
+//!    of `@`, `t.me`, mixed scripts in a word, Cyrillic letters mixed with digits, a word
+//!    starting with a misread `@` such as `Ф`, `Ө`, `(` followed by Latin look-alikes),
+//!    English only, whitelist of handle characters.
 //! 3. `digits`: lines with at least [`OcrOptions::min_phone_digits`] digit-like characters,
 //!    whitelist `+0123456789()- `.
 //! 4. `latin-recheck`, `digits-recheck` (when [`OcrOptions::recheck`]): lines whose handle
@@ -33,6 +36,8 @@
 //! A handle or phone is reported when passes on two differently prepared crops read the same
 //! value, or when one crop's reading rests only on words the engine was sure of
 //! ([`OcrOptions::sure_confidence`]) and no other sure reading of the line nearly matches it.
+//! A handle that another reading of the same line continues (`@dropstar` beside
+//! `@dropstarbot`) is not reported: it was most likely cut short.
 //! The passes on the same crop count as one vote: Tesseract gives a word the same reading and
 //! confidence with or without the whitelist. Everything read is kept in
 //! [`OcrResult::candidates`].

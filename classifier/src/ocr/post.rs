@@ -212,8 +212,17 @@ fn is_cyrillic(c: char) -> bool {
     ('\u{0400}'..='\u{04FF}').contains(&c)
 }
 
+/// Characters the general (`rus+kaz+eng`) reading writes for an `@` it did not recognise:
+/// the ring of the `@` read as a round Cyrillic letter or an opening bracket (`ФІСЕСООО63` for
+/// `@ICEGOOD63`, `(ддгееп` for `@green`). Only a hint: the Latin pass must still read an `@`.
+const AT_GUESS: [char; 5] = ['(', 'Ф', 'ф', 'Ө', 'ө'];
+
 /// The general reading of a line suggests a Telegram handle or link: an `@` or a look-alike,
-/// `t.me`, a word mixing Latin and Cyrillic letters, or a mostly Latin word of 4+ letters.
+/// `t.me`, a word mixing Latin and Cyrillic letters, a mostly Latin word of 4+ letters, a word
+/// mixing Cyrillic letters and digits (`ісе78`: the general pass reads Latin capitals and
+/// small letters shaped like Cyrillic ones as Cyrillic), or a word starting with a misread
+/// `@` ([`AT_GUESS`]) whose other characters (four or more) nearly all have a Latin
+/// look-alike (`ӨМІХМІНІТЕ`).
 pub fn hints_handle(text: &str) -> bool {
     if text.contains(AT_LIKE) || text.to_lowercase().contains("t.me") {
         return true;
@@ -221,8 +230,24 @@ pub fn hints_handle(text: &str) -> bool {
     text.split_whitespace().any(|w| {
         let latin = w.chars().filter(|&c| is_latin(c)).count();
         let cyr = w.chars().filter(|&c| is_cyrillic(c)).count();
-        (latin > 0 && cyr > 0) || (latin >= 4 && latin * 2 >= w.chars().count())
+        let digits = w.chars().filter(char::is_ascii_digit).count();
+        (latin > 0 && cyr > 0)
+            || (latin >= 4 && latin * 2 >= w.chars().count())
+            || (cyr >= 2 && digits >= 2)
+            || misread_at(w)
     })
+}
+
+/// `w` starts with a character the general pass writes for an `@` ([`AT_GUESS`]), and at
+/// least four fifths of the (at least four) characters after it have a Latin look-alike.
+fn misread_at(w: &str) -> bool {
+    let mut cs = w.chars();
+    if !cs.next().is_some_and(|c| AT_GUESS.contains(&c)) {
+        return false;
+    }
+    let rest: Vec<char> = cs.flat_map(char::to_lowercase).collect();
+    let mapped = rest.iter().filter(|&&c| latin_of(c).is_some()).count();
+    rest.len() >= 4 && mapped * 5 >= rest.len() * 4
 }
 
 /// The digit an engine may have meant by `c`, for characters often confused with digits.
@@ -325,7 +350,11 @@ pub fn fix_handles(text: &str) -> String {
                     else {
                         break;
                     };
-                    m.push('_');
+                    // An underscore the engine kept but set apart (`@STUFF _STORE18`) is
+                    // not doubled.
+                    if !m.ends_with('_') && !joined.starts_with('_') {
+                        m.push('_');
+                    }
                     m.push_str(&joined);
                     for _ in 0..=w.chars().count() {
                         chars.next();
@@ -578,7 +607,19 @@ pub fn vote(cands: &[Candidate], sure_conf: f32) -> Vec<Found> {
             } else {
                 agreed
             };
+            // A handle that another reading of the line continues (`@dropstar` beside
+            // `@dropstarbot`) was most likely cut short: the engine lost the rest of it on
+            // one crop. Reporting it would name someone else's account.
+            let cut_short = |ind: &Indicator| {
+                is_telegram(ind.kind)
+                    && values.iter().any(|w| {
+                        w.0.value.len() > ind.value.len() && w.0.value.starts_with(&ind.value)
+                    })
+            };
             for (ind, passes, conf) in chosen {
+                if cut_short(ind) {
+                    continue;
+                }
                 let pass = passes
                     .iter()
                     .copied()
@@ -659,6 +700,52 @@ mod tests {
         assert!(hints_handle("t.me/shop"));
         assert!(hints_handle("sпow"));
         assert!(!hints_handle("ЗАКЛАДКИ СОЛЬ"));
+        // Handles the general pass read entirely as Cyrillic (engine readings of real runs):
+        // the `@` as `Ф`, `Ө` or `(`, or Cyrillic look-alikes mixed with digits.
+        assert!(hints_handle("ФІСЕСООО63"));
+        assert!(hints_handle("ӨМІХМІНІТЕ ВОТ +:"));
+        assert!(hints_handle("(ддгееп"));
+        assert!(hints_handle("ісе78"));
+        // Russian words and numbers are no hint.
+        assert!(!hints_handle("ФОТО МЕФ"));
+        assert!(!hints_handle("КАССА №3"));
+        assert!(!hints_handle("ОПТ 20 (от 5 шт)"));
+        assert!(!hints_handle("Ф№%!?"));
+    }
+
+    #[test]
+    fn an_underscore_set_apart_is_not_doubled() {
+        assert_eq!(fix_handles("@STUFF _STORE18"), "@stuff_store18");
+        assert_eq!(fix_handles("@stuff_ store18"), "@stuff_store18");
+        assert_eq!(fix_handles("@stuff store18"), "@stuff_store18");
+    }
+
+    #[test]
+    fn a_handle_another_reading_continues_is_not_reported() {
+        // `@dropstar` sure on the first crop, `@dropstarbot` on the other: the first is the
+        // same handle cut short, and neither is confirmed.
+        let g = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@dropstar", 95.0)])],
+        };
+        let r = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@dropstarbot", 60.0)])],
+        };
+        assert_eq!(
+            reported(&[(Pass::General, &g)]),
+            vec![("@dropstar".to_string(), Pass::General, 1)]
+        );
+        assert!(reported(&[(Pass::General, &g), (Pass::LatinRecheck, &r)]).is_empty());
+        // A different handle on the line is not affected.
+        let other = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@dropsta", 60.0)])],
+        };
+        assert_eq!(
+            reported(&[(Pass::General, &g), (Pass::LatinRecheck, &other)]),
+            vec![("@dropstar".to_string(), Pass::General, 1)]
+        );
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
             .into_iter()
             .filter(|b| letter_like(b, small.height()))
             .collect();
-        for mut l in chain(&letters, light) {
+        for mut l in merge_adjacent(chain(&letters, light)) {
             let inv = 1.0 / scale;
             let (x, y, bw, bh) = l.bbox;
             l.bbox = (
@@ -313,6 +313,47 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
     out
 }
 
+/// Joins lines that continue each other: side by side on one band, letters of much the same
+/// height, and at most [`JOIN_GAP`] letter heights apart. Chaining links letters at most 1.5
+/// of the smaller letter's heights apart, so a wide gap inside a word (an underscore between
+/// a small `a` and an `i`: `@alma_` and `icebot`) split it into two lines, and each was read
+/// as half a handle.
+fn merge_adjacent(mut lines: Vec<Line>) -> Vec<Line> {
+    lines.sort_by_key(|l| l.bbox.0);
+    let mut out: Vec<Line> = Vec::new();
+    'next: for l in lines {
+        for k in out.iter_mut() {
+            let (ha, hb) = (k.letter_h, l.letter_h);
+            if ha.max(hb) > 1.5 * ha.min(hb) {
+                continue;
+            }
+            let (ka, la) = (k.bbox, l.bbox);
+            let ov = (ka.1 + ka.3).min(la.1 + la.3) as f32 - ka.1.max(la.1) as f32;
+            if ov < 0.5 * ka.3.min(la.3) as f32 {
+                continue;
+            }
+            let gap = la.0 as f32 - (ka.0 + ka.2) as f32;
+            if gap < -0.3 * ha.max(hb) || gap > JOIN_GAP * ha.max(hb) {
+                continue;
+            }
+            let (x0, y0) = (ka.0.min(la.0), ka.1.min(la.1));
+            let x1 = (ka.0 + ka.2).max(la.0 + la.2);
+            let y1 = (ka.1 + ka.3).max(la.1 + la.3);
+            let (na, nb) = (k.letters as f32, l.letters as f32);
+            k.bbox = (x0, y0, x1 - x0, y1 - y0);
+            k.letter_h = (ha * na + hb * nb) / (na + nb);
+            k.angle_deg = (k.angle_deg * na + l.angle_deg * nb) / (na + nb);
+            k.letters += l.letters;
+            continue 'next;
+        }
+        out.push(l);
+    }
+    out
+}
+
+/// Most gap between two lines joined by [`merge_adjacent`], in letter heights.
+const JOIN_GAP: f32 = 1.5;
+
 /// Least-squares line through the letters' centres: its slope in degrees (positive: rising to
 /// the right, clamped to ±30°) and the root-mean-square distance of the centres from it.
 fn skew(letters: &[Blob], members: &[usize]) -> (f32, f32) {
@@ -355,6 +396,34 @@ mod tests {
         for (w, h) in [(1, 1), (7, 100), (640, 480), (1, 5000)] {
             let g = GrayImage::from_pixel(w, h, image::Luma([128]));
             assert!(detect(&g, &o).is_empty(), "{w}×{h}");
+        }
+    }
+
+    fn line(x: u32, w: u32, y: u32, h: f32, letters: usize) -> Line {
+        Line {
+            bbox: (x, y, w, h as u32),
+            letter_h: h,
+            angle_deg: 0.0,
+            light_text: false,
+            letters,
+        }
+    }
+
+    #[test]
+    fn lines_that_continue_each_other_are_joined() {
+        // `@alma_` and `icebot` 24 px apart with letters 20 px high: one line.
+        let joined = merge_adjacent(vec![line(130, 100, 52, 20.0, 5), line(10, 96, 50, 20.0, 6)]);
+        assert_eq!(joined.len(), 1, "{joined:?}");
+        assert_eq!(joined[0].bbox, (10, 50, 220, 22));
+        assert_eq!(joined[0].letters, 11);
+        // Too far apart, on another band, or of another letter size: kept apart.
+        for second in [
+            line(140, 100, 50, 20.0, 5),
+            line(110, 100, 80, 20.0, 5),
+            line(110, 100, 50, 40.0, 5),
+        ] {
+            let l = merge_adjacent(vec![line(10, 96, 50, 20.0, 6), second]);
+            assert_eq!(l.len(), 2, "{l:?}");
         }
     }
 
