@@ -38,12 +38,6 @@ pub trait ImageBuffer {
     fn get_pixel(&self, x: usize, y: usize) -> u8;
     fn set_pixel(&mut self, x: usize, y: usize, val: u8);
 
-    /// kuzet patch: row `y` as a slice, when the buffer stores rows contiguously (lets the
-    /// capstone scan skip runs of one colour); `None` by default.
-    fn row(&self, _y: usize) -> Option<&[u8]> {
-        None
-    }
-
     /// kuzet patch: all pixels as one mutable slice of rows `width()` long, top to bottom,
     /// when the buffer stores them so (lets the flood fill index a slice instead of calling
     /// `get_pixel`/`set_pixel` per pixel); `None` by default.
@@ -51,8 +45,9 @@ pub trait ImageBuffer {
         None
     }
 
-    /// kuzet patch: all pixels as one slice, laid out as for [`ImageBuffer::pixels_mut`];
-    /// `None` by default.
+    /// kuzet patch: all pixels as one slice, laid out as for [`ImageBuffer::pixels_mut`] (lets
+    /// the capstone scan skip runs of one colour and the perspective search read samples
+    /// without per-pixel calls); `None` by default.
     fn pixels(&self) -> Option<&[u8]> {
         None
     }
@@ -108,10 +103,6 @@ impl ImageBuffer for BasicImageBuffer {
         let w = self.width();
         self.pixels[(y * w) + x] = val
     }
-    fn row(&self, y: usize) -> Option<&[u8]> {
-        self.pixels.get(y * self.w..(y + 1) * self.w)
-    }
-
     fn pixels_mut(&mut self) -> Option<&mut [u8]> {
         Some(&mut self.pixels)
     }
@@ -514,9 +505,10 @@ where
         self.buffer.get_pixel(x, y).into()
     }
 
-    /// kuzet patch: row `y` of the buffer, when it has contiguous rows.
+    /// kuzet patch: row `y` of the buffer, when it holds its pixels as one slice.
     pub(crate) fn row(&self, y: usize) -> Option<&[u8]> {
-        self.buffer.row(y)
+        let w = self.width();
+        self.pixels()?.get(y * w..(y + 1) * w)
     }
 
     /// kuzet patch: all pixels, row-major, when the buffer holds them so (checked length).
@@ -750,21 +742,18 @@ impl PreparedImage<BasicImageBuffer> {
 
     /// kuzet patch 14: `prepare_from_greyscale` of gray bytes already laid out row by row
     /// (`w × h`, 0 black to 255 white), without a call per pixel; panics on a wrong length.
-    pub fn prepare_from_greyscale_bytes(w: usize, h: usize, mut data: Vec<u8>) -> Self {
+    pub fn prepare_from_greyscale_bytes(w: usize, h: usize, data: Vec<u8>) -> Self {
         let len = w.checked_mul(h).expect("Image dimensions caused overflow");
         assert_eq!(data.len(), len, "image length is not width × height");
         // kuzet patch 10: `prepare`'s thresholding on the bytes, with fast division where the
         // width allows it.
-        let fast = (16..1 << 15).contains(&w);
-        if fast {
-            threshold_rows_fast(&mut data, w, h);
-        }
-        let buffer = BasicImageBuffer {
+        let mut buffer = BasicImageBuffer {
             w,
             h,
             pixels: data.into_boxed_slice(),
         };
-        if fast {
+        if (16..1 << 15).contains(&w) {
+            threshold_rows_fast(&mut buffer.pixels, w, h);
             PreparedImage::thresholded(buffer)
         } else {
             PreparedImage::prepare(buffer)
@@ -776,8 +765,8 @@ impl PreparedImage<BasicImageBuffer> {
 pub(crate) mod tests {
     use super::*;
 
-    /// A buffer without contiguous rows (no `row`, no `pixels_mut`): the capstone scan and the
-    /// flood fill take upstream's pixel-by-pixel paths.
+    /// A buffer without a pixel slice (no `pixels`, no `pixels_mut`): the capstone scan, the
+    /// flood fill and the perspective search take upstream's pixel-by-pixel paths.
     #[derive(Clone)]
     pub(crate) struct NoRows(pub Vec<u8>, pub usize, pub usize);
 
