@@ -56,6 +56,12 @@ pub fn binarize(img: &GrayImage, method: Method, invert: bool) -> Bitmap {
 const BLOCK: usize = 8;
 const MIN_DYNAMIC_RANGE: u32 = 24;
 
+/// First pixel of block `b` along a side `len` long (at least [`BLOCK`]): blocks tile from 0,
+/// and the last one is moved back to end at the edge.
+fn block_start(b: usize, len: usize) -> usize {
+    (b * BLOCK).min(len - BLOCK)
+}
+
 /// ZXing-style hybrid binariser (see [`Method::Hybrid`]). Needs at least 5×5 blocks (40×40 px);
 /// [`binarize`] falls back to Otsu below that.
 ///
@@ -69,7 +75,7 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
     // Per pixel column over the block row's 8 rows (vectorised), then per block.
     let (mut col_sum, mut col_min, mut col_max) = (vec![0u16; w], vec![0u8; w], vec![0u8; w]);
     for by in 0..bh {
-        let y0 = (by * BLOCK).min(h - BLOCK);
+        let y0 = block_start(by, h);
         col_sum.fill(0);
         col_min.fill(255);
         col_max.fill(0);
@@ -86,8 +92,7 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
             }
         }
         for bx in 0..bw {
-            // The last block ends at the edge (and may overlap the one before it).
-            let x0 = if bx + 1 == bw { w - BLOCK } else { bx * BLOCK };
+            let x0 = block_start(bx, w);
             let r = x0..x0 + BLOCK;
             let sum: u32 = col_sum[r.clone()].iter().map(|&s| u32::from(s)).sum();
             let lo = u32::from(col_min[r.clone()].iter().copied().min().unwrap_or(255));
@@ -124,17 +129,16 @@ fn hybrid(px: &[u8], w: usize, h: usize) -> Vec<u8> {
                     sum += avg[yy * bw + xx];
                 }
             }
-            let x0 = if bx + 1 == bw { w - BLOCK } else { bx * BLOCK };
+            let x0 = block_start(bx, w);
             thr[x0..x0 + BLOCK].fill((sum / 25).min(255) as u8);
         }
-        // Rows of this block row not taken over by the last block row (which ends at the edge).
-        let y0 = by * BLOCK;
+        // Rows of this block row up to the next block row's start (which takes the overlap).
+        let y0 = block_start(by, h);
         let y1 = if by + 1 == bh {
             h
         } else {
-            (y0 + BLOCK).min(h - BLOCK)
+            block_start(by + 1, h)
         };
-        let y0 = if by + 1 == bh { h - BLOCK } else { y0 };
         for (row, orow) in px[y0 * w..y1 * w]
             .chunks_exact(w)
             .zip(out[y0 * w..y1 * w].chunks_exact_mut(w))
