@@ -65,67 +65,42 @@ pub struct Prepared {
 pub fn clean(img: &mut GrayImage, letter_px: u32) -> usize {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let l = letter_px.max(8) as usize;
-    let px = img.as_mut();
-    let mut seen = vec![false; w * h];
-    let mut stack = Vec::new();
-    let mut members = Vec::new();
+    let mut erase = Vec::new();
     let mut letters: Vec<(usize, usize)> = Vec::new();
-    for start in 0..w * h {
-        if px[start] != 0 || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        members.clear();
-        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-        while let Some(i) = stack.pop() {
-            members.push(i);
-            let (x, y) = (i % w, i / w);
-            x0 = x0.min(x);
-            x1 = x1.max(x);
-            y0 = y0.min(y);
-            y1 = y1.max(y);
-            for (dx, dy) in [
-                (-1i64, 0i64),
-                (1, 0),
-                (0, -1),
-                (0, 1),
-                (-1, -1),
-                (1, 1),
-                (-1, 1),
-                (1, -1),
-            ] {
-                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                    continue;
-                }
-                let j = ny as usize * w + nx as usize;
-                if px[j] == 0 && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                }
+    let px = img.as_raw();
+    super::regions::each_component(
+        w,
+        h,
+        |i| px[i] == 0,
+        |c| {
+            let (x0, y0, x1, y1) = (c.x0, c.y0, c.x1, c.y1);
+            let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+            let area = c.members.len();
+            let edge = x0 == 0 || y0 == 0 || x1 + 1 == w || y1 + 1 == h;
+            let fill = area as f32 / (bw * bh) as f32;
+            let drop = bh > 2 * l
+                || (edge && (bh * 5 > l * 6 || bw > 3 * l))
+                || (fill > 0.9 && area > l * l)
+                || area * 250 < l * l;
+            if drop {
+                erase.extend_from_slice(c.members);
+            } else if bh * 2 >= l && bh * 5 <= l * 8 && bw <= 25 * bh && (0.1..=0.9).contains(&fill)
+            {
+                let weight = if bw * 5 <= bh * 6 {
+                    1
+                } else {
+                    ((bw as f32 / (0.7 * bh as f32)).round() as usize).max(1)
+                };
+                letters.push(((y0 + y1) / 2, weight));
             }
-        }
-        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-        let area = members.len();
-        let edge = x0 == 0 || y0 == 0 || x1 + 1 == w || y1 + 1 == h;
-        let fill = area as f32 / (bw * bh) as f32;
-        let drop = bh > 2 * l
-            || (edge && (bh * 5 > l * 6 || bw > 3 * l))
-            || (fill > 0.9 && area > l * l)
-            || area * 250 < l * l;
-        if drop {
-            for &i in &members {
-                px[i] = 255;
-            }
-        } else if bh * 2 >= l && bh * 5 <= l * 8 && bw <= 25 * bh && (0.1..=0.9).contains(&fill) {
-            let weight = if bw * 5 <= bh * 6 {
-                1
-            } else {
-                ((bw as f32 / (0.7 * bh as f32)).round() as usize).max(1)
-            };
-            letters.push(((y0 + y1) / 2, weight));
-        }
+            true
+        },
+    );
+    // Erased after the search: a dropped blob's pixels were all seen, so erasing them during
+    // it would change nothing either.
+    let px = img.as_mut();
+    for i in erase {
+        px[i] = 255;
     }
     if letters.is_empty() {
         return 0;

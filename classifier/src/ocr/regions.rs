@@ -142,52 +142,84 @@ fn threshold(img: &GrayImage, light: bool) -> Vec<u8> {
     out
 }
 
-/// 8-connected components of the set pixels (iterative flood fill, at most [`MAX_BLOBS`]).
+/// 8-connected components of the set pixels (at most [`MAX_BLOBS`]).
 fn components(bits: &[u8], w: usize, h: usize) -> Vec<Blob> {
-    let mut seen = vec![false; w * h];
     let mut out = Vec::new();
+    each_component(
+        w,
+        h,
+        |i| bits[i] != 0,
+        |c| {
+            out.push(Blob {
+                x0: c.x0 as u32,
+                y0: c.y0 as u32,
+                x1: c.x1 as u32,
+                y1: c.y1 as u32,
+                area: c.members.len() as u32,
+            });
+            out.len() < MAX_BLOBS
+        },
+    );
+    out
+}
+
+/// One 8-connected component: its pixels (row-major indices) and inclusive bounding box.
+pub(super) struct Component<'a> {
+    pub members: &'a [usize],
+    pub x0: usize,
+    pub y0: usize,
+    pub x1: usize,
+    pub y1: usize,
+}
+
+/// Calls `f` on every 8-connected component of the pixels of a `w`×`h` image for which `set`
+/// holds (iterative flood fill), in the row-major order of their first pixels, until `f`
+/// returns `false`. Shared by line detection and crop cleaning.
+pub(super) fn each_component(
+    w: usize,
+    h: usize,
+    set: impl Fn(usize) -> bool,
+    mut f: impl FnMut(&Component) -> bool,
+) {
+    let mut seen = vec![false; w * h];
     let mut stack = Vec::new();
+    let mut members = Vec::new();
     for start in 0..w * h {
-        if bits[start] == 0 || seen[start] {
+        if seen[start] || !set(start) {
             continue;
-        }
-        if out.len() >= MAX_BLOBS {
-            break;
         }
         seen[start] = true;
         stack.push(start);
-        let (sx, sy) = ((start % w) as u32, (start / w) as u32);
-        let mut b = Blob {
-            x0: sx,
-            y0: sy,
-            x1: sx,
-            y1: sy,
-            area: 0,
-        };
+        members.clear();
+        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
         while let Some(i) = stack.pop() {
+            members.push(i);
             let (x, y) = (i % w, i / w);
-            b.area += 1;
-            b.x0 = b.x0.min(x as u32);
-            b.x1 = b.x1.max(x as u32);
-            b.y0 = b.y0.min(y as u32);
-            b.y1 = b.y1.max(y as u32);
-            for dy in [-1i64, 0, 1] {
-                for dx in [-1i64, 0, 1] {
-                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if bits[j] != 0 && !seen[j] {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let j = ny * w + nx;
+                    if !seen[j] && set(j) {
                         seen[j] = true;
                         stack.push(j);
                     }
                 }
             }
         }
-        out.push(b);
+        let c = Component {
+            members: &members,
+            x0,
+            y0,
+            x1,
+            y1,
+        };
+        if !f(&c) {
+            return;
+        }
     }
-    out
 }
 
 /// Letter-sized and letter-shaped: 7 px to a third of the image high, ink covering 10–85 % of
