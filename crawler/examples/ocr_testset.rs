@@ -5,7 +5,8 @@
 //!
 //! The font defaults to `$KUZET_OCR_FONT` or DejaVu Sans from Debian's `fonts-dejavu-core`.
 //! Manifest columns (tab-separated): `image`, `category`, `surface`, `expected` (space-separated
-//! `kind:value`), `slang` (`|`-separated words).
+//! `kind:value`), `slang` (`|`-separated words), `conditions` (how the photo was spoilt:
+//! `blur=` sigma, `contrast=` ink opacity, `angle=` degrees, `text_px=` letter size, `noise=`).
 
 use std::path::PathBuf;
 
@@ -37,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .map_err(|e| format!("font {font_path}: {e}"))?;
     std::fs::create_dir_all(&dir)?;
-    let mut manifest = String::from("image\tcategory\tsurface\texpected\tslang\n");
+    let mut manifest = String::from("image\tcategory\tsurface\texpected\tslang\tconditions\n");
     for i in 0..count {
         let s = synth::sample(seed, i);
         let img = synth::render(&font, &s.scene);
@@ -58,11 +59,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|ind| format!("{}:{}", ind.kind.name(), ind.value))
             .collect();
         manifest.push_str(&format!(
-            "{name}\t{}\t{}\t{}\t{}\n",
+            "{name}\t{}\t{}\t{}\t{}\tblur={:.1} contrast={:.2} angle={:.1} text_px={:.0} noise={:.0}\n",
             s.category,
             s.scene.surface.name(),
             expected.join(" "),
-            s.slang.join("|")
+            s.slang.join("|"),
+            s.scene.blur,
+            s.scene.contrast,
+            s.scene.angle_deg,
+            s.scene.text_px,
+            s.scene.noise,
         ));
     }
     std::fs::write(dir.join("manifest.tsv"), manifest)?;

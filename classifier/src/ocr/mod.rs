@@ -437,12 +437,12 @@ impl Session {
         }
     }
 
-    /// Indices of lines whose general reading satisfies `f`.
+    /// Indices of lines whose general reading, doubted words included, satisfies `f`.
     fn select(&self, f: impl Fn(&str) -> bool) -> Vec<usize> {
         let Some(g) = self.reading(Pass::General) else {
             return Vec::new();
         };
-        (0..self.lines.len()).filter(|&i| f(&g.text(i))).collect()
+        (0..self.lines.len()).filter(|&i| f(&g.seen(i))).collect()
     }
 
     /// Lines that hint at an indicator of a kind the recheck `pass` reads (`hint` on the
@@ -450,11 +450,15 @@ impl Session {
     /// of that kind.
     fn unsettled(&self, pass: Pass, hint: impl Fn(&str) -> bool) -> Vec<usize> {
         let f = |k| post::reads_kind(pass, k);
-        let found = post::vote(&self.candidates, self.opts.sure_confidence);
+        let found = post::vote(
+            &self.candidates,
+            self.opts.sure_confidence,
+            self.opts.min_word_confidence,
+        );
         let general = self.reading(Pass::General);
         (0..self.lines.len())
             .filter(|&i| {
-                let hinted = general.is_some_and(|g| hint(&g.text(i)))
+                let hinted = general.is_some_and(|g| hint(&g.seen(i)))
                     || self
                         .candidates
                         .iter()
@@ -499,8 +503,13 @@ impl Session {
         let n = self.lines.len();
         let readings: Vec<(Pass, &post::Reading)> =
             self.readings.iter().map(|(p, r)| (*p, r)).collect();
-        let (texts, indicators) =
-            post::combine(n, &readings, &self.candidates, self.opts.sure_confidence);
+        let (texts, indicators) = post::combine(
+            n,
+            &readings,
+            &self.candidates,
+            self.opts.sure_confidence,
+            self.opts.min_word_confidence,
+        );
         let lines: Vec<LineText> = self
             .lines
             .iter()
@@ -558,6 +567,12 @@ pub fn combine_readings(
     let (g, l, d) = (reading(general), reading(latin), reading(digits));
     let readings = [(Pass::General, &g), (Pass::Latin, &l), (Pass::Digits, &d)];
     let cands = post::candidates(&readings);
-    let (texts, found) = post::combine(n, &readings, &cands, opts.sure_confidence);
+    let (texts, found) = post::combine(
+        n,
+        &readings,
+        &cands,
+        opts.sure_confidence,
+        opts.min_word_confidence,
+    );
     (texts, found)
 }

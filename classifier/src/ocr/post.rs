@@ -88,6 +88,12 @@ impl Reading {
             .unwrap_or_default()
     }
 
+    /// All words of line `i`, the doubted ones too, joined as [`Reading::text`] joins them:
+    /// what the engine saw, for deciding which lines deserve a closer look.
+    pub fn seen(&self, i: usize) -> String {
+        self.lines.get(i).map(|ws| join(ws)).unwrap_or_default()
+    }
+
     /// Parses Tesseract's TSV output for `strip`; words below `min_conf` are kept for the
     /// indicators' confidence but left out of the text. Malformed rows are skipped.
     pub fn from_tsv(tsv: &str, strip: &Strip, n: usize, min_conf: f32) -> Reading {
@@ -216,15 +222,24 @@ fn is_cyrillic(c: char) -> bool {
 /// the ring of the `@` read as a round Cyrillic letter or an opening bracket (`ФІСЕСООО63` for
 /// `@ICEGOOD63`, `(ддгееп` for `@green`). Only a hint: the Latin pass must still read an `@`.
 const AT_GUESS: [char; 5] = ['(', 'Ф', 'ф', 'Ө', 'ө'];
+/// The misread `@`s of [`AT_GUESS`] that start few Russian words (`Ф` starts `ФОТО`).
+const AT_GUESS_SPLIT: [char; 3] = ['(', 'Ө', 'ө'];
 
 /// The general reading of a line suggests a Telegram handle or link: an `@` or a look-alike,
 /// `t.me`, a word mixing Latin and Cyrillic letters, a mostly Latin word of 4+ letters, a word
 /// mixing Cyrillic letters and digits (`ісе78`: the general pass reads Latin capitals and
 /// small letters shaped like Cyrillic ones as Cyrillic), or a word starting with a misread
 /// `@` ([`AT_GUESS`]) whose other characters (four or more) nearly all have a Latin
-/// look-alike (`ӨМІХМІНІТЕ`).
+/// look-alike (`ӨМІХМІНІТЕ`). A handle whose underscores the general pass read as spaces
+/// counts as one word after a misread `@` that Russian words rarely start with
+/// ([`AT_GUESS_SPLIT`]: `ӨУІР МІР ВОТ` for `@VIP_VIP_BOT`).
 pub fn hints_handle(text: &str) -> bool {
     if text.contains(AT_LIKE) || text.to_lowercase().contains("t.me") {
+        return true;
+    }
+    let text = text.trim_start();
+    if text.starts_with(AT_GUESS_SPLIT) && misread_at(&text.split_whitespace().collect::<String>())
+    {
         return true;
     }
     text.split_whitespace().any(|w| {
@@ -538,7 +553,7 @@ pub fn candidates(readings: &[(Pass, &Reading)]) -> Vec<Candidate> {
 /// 3. other kinds (wallets, links, e-mail) are read by the general pass alone, as in page text.
 ///
 /// No indicator is reported twice. Returns the reported indicators.
-pub fn vote(cands: &[Candidate], sure_conf: f32) -> Vec<Found> {
+pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> {
     let mut found: Vec<Found> = Vec::new();
     let mut push = |f: Found| {
         if !found.iter().any(|g| g.indicator == f.indicator) {
@@ -609,11 +624,15 @@ pub fn vote(cands: &[Candidate], sure_conf: f32) -> Vec<Found> {
             };
             // A handle that another reading of the line continues (`@dropstar` beside
             // `@dropstarbot`) was most likely cut short: the engine lost the rest of it on
-            // one crop. Reporting it would name someone else's account.
+            // one crop. Reporting it would name someone else's account. A longer reading
+            // that only one view made and the engine itself doubted (below `doubt_conf`:
+            // `@dropstar28s`, an `s` made of the crop's edge) is no such evidence.
             let cut_short = |ind: &Indicator| {
                 is_telegram(ind.kind)
                     && values.iter().any(|w| {
-                        w.0.value.len() > ind.value.len() && w.0.value.starts_with(&ind.value)
+                        w.0.value.len() > ind.value.len()
+                            && w.0.value.starts_with(&ind.value)
+                            && (views(&w.1) >= 2 || w.2 >= doubt_conf)
                     })
             };
             for (ind, passes, conf) in chosen {
@@ -653,6 +672,7 @@ pub fn combine(
     readings: &[(Pass, &Reading)],
     cands: &[Candidate],
     sure_conf: f32,
+    doubt_conf: f32,
 ) -> (Vec<String>, Vec<Found>) {
     let general = readings.iter().find(|(p, _)| *p == Pass::General);
     let texts = (0..n)
@@ -662,7 +682,7 @@ pub fn combine(
                 .unwrap_or_default()
         })
         .collect();
-    (texts, vote(cands, sure_conf))
+    (texts, vote(cands, sure_conf, doubt_conf))
 }
 
 #[cfg(test)]
@@ -706,6 +726,7 @@ mod tests {
         assert!(hints_handle("ӨМІХМІНІТЕ ВОТ +:"));
         assert!(hints_handle("(ддгееп"));
         assert!(hints_handle("ісе78"));
+        assert!(hints_handle("ӨУІР МІР ВОТ"));
         // Russian words and numbers are no hint.
         assert!(!hints_handle("ФОТО МЕФ"));
         assert!(!hints_handle("КАССА №3"));
@@ -746,6 +767,15 @@ mod tests {
             reported(&[(Pass::General, &g), (Pass::LatinRecheck, &other)]),
             vec![("@dropstar".to_string(), Pass::General, 1)]
         );
+        // A longer reading the engine doubted, made on one view only, is no evidence.
+        let doubted = Reading {
+            min_conf: 0.0,
+            lines: vec![words(&[("@dropstars", 18.0)])],
+        };
+        assert_eq!(
+            reported(&[(Pass::General, &doubted), (Pass::LatinRecheck, &g)]),
+            vec![("@dropstar".to_string(), Pass::LatinRecheck, 1)]
+        );
     }
 
     #[test]
@@ -777,7 +807,7 @@ mod tests {
     }
 
     fn reported(readings: &[(Pass, &Reading)]) -> Vec<(String, Pass, usize)> {
-        let (_, found) = combine(1, readings, &candidates(readings), 90.0);
+        let (_, found) = combine(1, readings, &candidates(readings), 90.0, 20.0);
         found
             .iter()
             .map(|f| (f.indicator.value.clone(), f.pass, f.votes))
@@ -869,7 +899,7 @@ mod tests {
             min_conf: 20.0,
         };
         let readings = [(Pass::General, &r)];
-        let (texts, found) = combine(1, &readings, &candidates(&readings), 90.0);
+        let (texts, found) = combine(1, &readings, &candidates(&readings), 90.0, 20.0);
         assert_eq!(texts[0], "@snow_shop ТА 4232 AG");
         assert_eq!(found.len(), 1);
         // From TSV the engine's own line numbers decide, so a skewed row stays one row.
@@ -903,7 +933,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_ne!(found[0].0.value, "@good_green");
         assert_eq!(found[0].1, 12.0);
-        assert!(vote(&candidates(&[(Pass::General, &r)]), 90.0).is_empty());
+        assert!(vote(&candidates(&[(Pass::General, &r)]), 90.0, 20.0).is_empty());
     }
 
     #[test]

@@ -47,6 +47,10 @@ impl Blob {
 
 /// Most blobs considered per polarity (a noise texture cannot blow up the chaining step).
 const MAX_BLOBS: usize = 20_000;
+/// Median ink fill above which a row of blobs is taken for solid shapes (bricks, tiles,
+/// windows), not letters. Bold letters about 16 px high, run together by the smoothing, fill
+/// up to about 0.8 of their boxes.
+const SOLID_FILL: f32 = 0.85;
 /// Fewest letters a line needs (`МЕФ`, `ОПТ` have three).
 pub(super) const MIN_LETTERS: usize = 3;
 
@@ -223,15 +227,18 @@ pub(super) fn each_component(
 }
 
 /// Letter-sized and letter-shaped: 7 px to a third of the image high, ink covering 10–85 % of
-/// its box, and either not much wider than high (a letter) or, from 10 px high, up to 25 times
-/// wider (the letters of a blurred word run together).
+/// its box (up to all of it for a bar at most a third as wide as high), and either not much
+/// wider than high (a letter) or, from 10 px high, up to 25 times wider (the letters of a
+/// blurred word run together).
 fn letter_like(b: &Blob, img_h: u32) -> bool {
     let (w, h) = (b.w(), b.h());
     if h < 7 || h > img_h / 3 || w > h * 25 || (w > h * 2 && h < 14) {
         return false;
     }
     let fill = f64::from(b.area) / (f64::from(w) * f64::from(h));
-    (0.10..=0.85).contains(&fill)
+    // A narrow bar may be solid: `l`, `I`, `1`, `!` in a bold face.
+    let most = if w * 3 <= h { 1.0 } else { 0.85 };
+    (0.10..=most).contains(&fill)
 }
 
 /// How many letters a blob stands for (a run-together word counts its estimated letters).
@@ -303,16 +310,18 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
         // Letters are strokes; rows of solid blobs (bricks, tiles, windows) are not text.
         let mut fills: Vec<f32> = members.iter().map(|&i| fill(&letters[i])).collect();
         fills.sort_by(f32::total_cmp);
-        if fills[fills.len() / 2] > 0.75 {
+        if fills[fills.len() / 2] > SOLID_FILL {
             continue;
         }
         let mut hs: Vec<f32> = members.iter().map(|&i| letters[i].h() as f32).collect();
         hs.sort_by(f32::total_cmp);
         let median = hs[hs.len() / 2];
         // Letters of one line have much the same height; a row of random blobs does not.
+        // Lower-case text mixes x-height letters with taller ones (`l`, `t`, `y`, `@`: up to
+        // about 1.5 x-heights), so the band reaches further up than down.
         let consistent = hs
             .iter()
-            .filter(|&&x| (x - median).abs() <= 0.35 * median)
+            .filter(|&&x| x >= 0.65 * median && x <= 1.6 * median)
             .count();
         if consistent * 10 < members.len() * 7 {
             continue;
@@ -384,7 +393,7 @@ fn merge_adjacent(mut lines: Vec<Line>) -> Vec<Line> {
 }
 
 /// Most gap between two lines joined by [`merge_adjacent`], in letter heights.
-const JOIN_GAP: f32 = 1.5;
+const JOIN_GAP: f32 = 2.0;
 
 /// Least-squares line through the letters' centres: its slope in degrees (positive: rising to
 /// the right, clamped to ±30°) and the root-mean-square distance of the centres from it.
@@ -450,7 +459,7 @@ mod tests {
         assert_eq!(joined[0].letters, 11);
         // Too far apart, on another band, or of another letter size: kept apart.
         for second in [
-            line(140, 100, 50, 20.0, 5),
+            line(150, 100, 50, 20.0, 5),
             line(110, 100, 80, 20.0, 5),
             line(110, 100, 50, 40.0, 5),
         ] {
