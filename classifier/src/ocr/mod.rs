@@ -8,10 +8,12 @@
 //!   each other on one band joined, skew per line).
 //!   An image with no line is skipped as text-free before any OCR runs.
 //! - `prep`: each line cropped from the full image, deskewed, scaled to a fixed letter height,
-//!   contrast-stretched, binarised, cleaned of ink that cannot be a letter, and all lines
-//!   stacked into one strip (one OCR process per pass, not per line); PGM encoding. Twice
-//!   [`OcrOptions::max_lines`] lines are detected; those that keep fewer than three letters on
-//!   the cleaned crop are dropped before any OCR.
+//!   freed of the background's light and shade (stains, shadows: the crop less its grey-level
+//!   closing), contrast-stretched, binarised, cleaned of ink that cannot be a letter, and all
+//!   lines stacked into one strip (one OCR process per pass, not per line); PGM encoding.
+//!   Twice [`OcrOptions::max_lines`] lines are detected; those that keep fewer than three
+//!   letters on the cleaned crop, or whose crop comes out a third or more ink (grain split in
+//!   two by the threshold), are dropped before any OCR.
 //! - `post`: Tesseract TSV parsing (words with confidences and boxes), words mapped back to
 //!   lines and to text rows within a line's crop (a neighbouring line's letters in the margin
 //!   are another row, never the rest of a handle), script-aware repair (Cyrillic look-alikes

@@ -10,6 +10,8 @@ use super::regions::Line;
 /// Scale factors outside this range are clamped (a 2-px "line" is not blown up to 40 px).
 const MIN_SCALE: f32 = 0.2;
 const MAX_SCALE: f32 = 4.0;
+/// A binarised crop with more ink than this share (in percent) holds grain, not text.
+const MAX_INK_PERCENT: usize = 35;
 /// Longest side of one prepared crop.
 const MAX_CROP_SIDE: u32 = 4_000;
 
@@ -28,15 +30,24 @@ pub fn crop_line(gray: &GrayImage, line: &Line, letter_px: u32) -> Prepared {
     let nw = ((level.width() as f32 * s) as u32).clamp(1, MAX_CROP_SIDE);
     let nh = ((level.height() as f32 * s) as u32).clamp(1, MAX_CROP_SIDE);
     let mut scaled = imageops::resize(&level, nw, nh, FilterType::Triangle);
-    stretch(&mut scaled);
     if line.light_text {
         imageops::invert(&mut scaled);
     }
+    flatten(&mut scaled, (letter_px as usize * 2 / 5).max(3));
+    stretch(&mut scaled);
     let t = crate::pixels::otsu(scaled.as_raw());
+    let mut ink = 0usize;
     for p in scaled.pixels_mut() {
-        p.0[0] = if p.0[0] <= t { 0 } else { 255 };
+        let dark = p.0[0] <= t;
+        ink += usize::from(dark);
+        p.0[0] = if dark { 0 } else { 255 };
     }
+    // Otsu splits any histogram in two; when a third or more of the crop comes out as ink,
+    // the histogram had one peak (grain, noise: about half is "ink") and there is no text.
+    // Letters with their margins cover well under a third of a crop.
+    let noise = ink * 100 > scaled.as_raw().len() * MAX_INK_PERCENT;
     let letters = clean(&mut scaled, letter_px);
+    let letters = if noise { 0 } else { letters };
     Prepared {
         image: scaled,
         letters,
@@ -173,6 +184,47 @@ fn median(px: &[u8]) -> u8 {
         }
     }
     128
+}
+
+/// Removes the background's light and shade from dark text: the background is the image
+/// closed (greatest then least value) over a square of side `2·radius + 1`, wider than any
+/// stroke, so strokes vanish from it while stains and shadows larger than a letter stay; each
+/// pixel becomes white less its darkness below that background. Text on a stain keeps its
+/// contrast against the stain instead of drowning in one global threshold.
+fn flatten(img: &mut GrayImage, radius: usize) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let bg = filter_rows_cols(img.as_raw(), w, h, radius, u8::max);
+    let bg = filter_rows_cols(&bg, w, h, radius, u8::min);
+    for (p, b) in img.as_mut().iter_mut().zip(bg) {
+        *p = 255 - b.saturating_sub(*p);
+    }
+}
+
+/// The greatest (or least, by `pick`) value over a `(2r+1)`-square around each pixel, as a
+/// row pass then a column pass (clipped at the borders).
+fn filter_rows_cols(px: &[u8], w: usize, h: usize, r: usize, pick: fn(u8, u8) -> u8) -> Vec<u8> {
+    let run = |src: &[u8], n: usize, stride: usize, base: usize, dst: &mut [u8]| {
+        for i in 0..n {
+            let (a, b) = (i.saturating_sub(r), (i + r + 1).min(n));
+            let mut v = src[base + a * stride];
+            for k in a + 1..b {
+                v = pick(v, src[base + k * stride]);
+            }
+            dst[base + i * stride] = v;
+        }
+    };
+    let mut rows = vec![0u8; w * h];
+    for y in 0..h {
+        run(px, w, 1, y * w, &mut rows);
+    }
+    let mut out = vec![0u8; w * h];
+    for x in 0..w {
+        run(&rows, h, w, x, &mut out);
+    }
+    out
 }
 
 /// Maps the 2nd–98th percentiles to 0–255.
@@ -320,6 +372,72 @@ mod tests {
             Luma([if (x * 7 + y * 13) % 17 == 0 { 0 } else { 255 }])
         });
         assert_eq!(clean(&mut t, 40), 0);
+    }
+
+    /// Five ring "letters" 40 px high (ink 40 levels darker than what lies under them) on a
+    /// light wall whose right half is a dark stain (90 levels darker than the left).
+    fn rings_on_a_stain() -> GrayImage {
+        let mut g = GrayImage::from_fn(400, 120, |x, _| Luma([if x < 200 { 200 } else { 110 }]));
+        for k in 0..5u32 {
+            let x0 = 40 + k * 70;
+            for y in 40..80 {
+                for x in x0..x0 + 28 {
+                    if !(x0 + 6..x0 + 22).contains(&x) || !(46..74).contains(&y) {
+                        let under = g.get_pixel(x, y).0[0];
+                        g.put_pixel(x, y, Luma([under - 40]));
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn text_on_a_stain_keeps_its_letters_and_the_stain_goes() {
+        let g = rings_on_a_stain();
+        let line = Line {
+            bbox: (40, 40, 328, 40),
+            letter_h: 40.0,
+            angle_deg: 0.0,
+            light_text: false,
+            letters: 5,
+        };
+        let p = crop_line(&g, &line, 40);
+        // The crop starts 24 px (0.6 letter heights) left of and above the line's box.
+        let at = |x: u32, y: u32| p.image.get_pixel(x - 16, y - 16).0[0];
+        assert_eq!(p.letters, 5, "every ring is a letter, on the stain too");
+        for (x, y, what) in [(42, 60, "ring"), (322, 60, "ring on the stain")] {
+            assert_eq!(at(x, y), 0, "{what}");
+        }
+        for (x, y, what) in [
+            (50, 60, "hole"),
+            (330, 60, "hole on the stain"),
+            (250, 30, "stain"),
+        ] {
+            assert_eq!(at(x, y), 255, "{what}");
+        }
+        // One global threshold on the same crop takes the whole stain for ink.
+        let mut plain = g.clone();
+        let t = crate::pixels::otsu(plain.as_raw());
+        let dark = plain.pixels_mut().filter(|p| p.0[0] <= t).count();
+        assert!(dark * 3 > 400 * 120, "the stain is a third of the image");
+    }
+
+    #[test]
+    fn a_crop_of_grain_has_no_letters() {
+        // Grain around one grey, smoothed into letter-sized clumps: Otsu splits it in about
+        // half, which is no text (the clumps alone would pass for letters).
+        let mut next = crate::pixels::tests::xorshift(7);
+        let g = GrayImage::from_fn(400, 120, |_, _| Luma([60 + (next() % 140) as u8]));
+        let g = imageops::blur(&g, 3.0);
+        let line = Line {
+            bbox: (40, 40, 328, 40),
+            letter_h: 40.0,
+            angle_deg: 0.0,
+            light_text: false,
+            letters: 5,
+        };
+        assert_eq!(crop_line(&g, &line, 40).letters, 0);
     }
 
     #[test]
