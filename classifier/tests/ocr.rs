@@ -189,25 +189,34 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     assert!(r.indicators.is_empty());
 
     // The Latin pass alone reads a handle, the engine unsure of it; the recheck reads a
-    // different one. Neither is confirmed: both are candidates, neither is reported.
-    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
-    s.next_job();
-    s.feed(Ok(format!(
-        "{TSV_HEADER}{}",
-        tsv_word(30, 88.0, "Пиши zakazstar")
-    )));
-    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::Latin));
-    s.feed(Ok(format!(
-        "{TSV_HEADER}{}",
-        tsv_word(30, 64.0, "@zakazstar116")
-    )));
-    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
-    s.feed(Ok(format!(
-        "{TSV_HEADER}{}",
-        tsv_word(30, 71.0, "@zakazstarl16")
-    )));
-    assert!(s.next_job().is_none());
-    let r = s.finish();
+    // different one; the third look agrees with the first, but the engine doubts it. Nothing
+    // is confirmed: all are candidates, none is reported.
+    let disagree = |third_conf: f32| {
+        let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
+        s.next_job();
+        s.feed(Ok(format!(
+            "{TSV_HEADER}{}",
+            tsv_word(30, 88.0, "Пиши zakazstar")
+        )));
+        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::Latin));
+        s.feed(Ok(format!(
+            "{TSV_HEADER}{}",
+            tsv_word(30, 64.0, "@zakazstar116")
+        )));
+        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
+        s.feed(Ok(format!(
+            "{TSV_HEADER}{}",
+            tsv_word(30, 71.0, "@zakazstarl16")
+        )));
+        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinThird));
+        s.feed(Ok(format!(
+            "{TSV_HEADER}{}",
+            tsv_word(30, third_conf, "@zakazstar116")
+        )));
+        assert!(s.next_job().is_none());
+        s.finish()
+    };
+    let r = disagree(10.0);
     assert!(r.indicators.is_empty(), "{:?}", r.indicators);
     let c: Vec<(&str, Pass)> = r
         .candidates
@@ -218,9 +227,18 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
         c,
         [
             ("@zakazstar116", Pass::Latin),
-            ("@zakazstarl16", Pass::LatinRecheck)
+            ("@zakazstarl16", Pass::LatinRecheck),
+            ("@zakazstar116", Pass::LatinThird)
         ]
     );
+    // A third look the engine does not doubt breaks the tie: two crops of three agree.
+    let r = disagree(55.0);
+    let got: Vec<(&str, usize)> = r
+        .indicators
+        .iter()
+        .map(|f| (f.indicator.value.as_str(), f.votes))
+        .collect();
+    assert_eq!(got, [("@zakazstar116", 2)]);
 
     // Without the recheck and with a sure engine, the Latin pass alone is enough.
     let opts = OcrOptions {

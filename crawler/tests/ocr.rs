@@ -82,8 +82,9 @@ fn reads_a_handle_and_a_phone_on_a_skewed_sticker() {
         res.text
     );
     assert_eq!(v.len(), 2, "no other indicators: {v:?}");
-    // General, Latin, digits, and at most one recheck per kind for readings not yet settled.
-    assert!((2..=5).contains(&res.passes_run), "{}", res.passes_run);
+    // General, Latin, digits, at most one recheck per kind for readings not yet settled, and
+    // a third look at a handle the first two crops read differently.
+    assert!((2..=6).contains(&res.passes_run), "{}", res.passes_run);
     // Every reported indicator was either confirmed on a second crop or read surely.
     assert!(
         res.indicators
@@ -119,14 +120,15 @@ fn photos_without_text_run_no_engine_and_give_nothing() {
         .expect("readable image");
     assert!(res.text_free, "{:?}", res.lines);
     assert_eq!(res.passes_run, 0);
-    // A textured wall may show a letter-like row of stains (then one pass runs), but never
-    // an indicator.
+    // A textured wall may show a letter-like row of stains (then the general pass runs, and
+    // the Latin or digit pass when the stains read like a handle or a run of digits), but
+    // never an indicator.
     for seed in [1, 2, 3] {
         let mut s = scene(&[], Surface::Wall, 0.0, 0.0, 1.0);
         s.seed = seed;
         let res = r.ocr(&jpeg(&s), &OcrOptions::default()).expect("readable");
         assert!(res.indicators.is_empty(), "{:?}", res.indicators);
-        assert!(res.passes_run <= 1, "{:?}", res.lines);
+        assert!(res.passes_run <= 3, "{:?}", res.lines);
     }
 }
 

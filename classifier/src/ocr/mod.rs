@@ -27,19 +27,23 @@
 //! 1. `general`: all lines, languages [`OcrOptions::languages`] (`rus+kaz+eng`), `--psm 6`.
 //! 2. `latin`: lines whose general reading hints at a Telegram handle or link (`@`, look-alike
 //!    of `@`, `t.me`, mixed scripts in a word, Cyrillic letters mixed with digits, a word
-//!    starting with a misread `@` such as `Ф`, `Ө`, `(` followed by Latin look-alikes),
-//!    English only, whitelist of handle characters.
+//!    starting with a misread `@` such as `Ф`, `Ө`, `(` followed by Latin look-alikes, an `@`
+//!    in a word the engine doubted), English only, whitelist of handle characters.
 //! 3. `digits`: lines with at least [`OcrOptions::min_phone_digits`] digit-like characters,
 //!    whitelist `+0123456789()- `.
 //! 4. `latin-recheck`, `digits-recheck` (when [`OcrOptions::recheck`]): lines whose handle
 //!    resp. phone the vote has not settled, read again from crops prepared at another scale.
+//! 5. `latin-third` (when [`OcrOptions::recheck`]): lines with a handle read but still not
+//!    agreed on, read from crops at a third scale to break the tie.
 //!
 //! # Vote
 //! A handle or phone is reported when passes on two differently prepared crops read the same
 //! value, or when one crop's reading rests only on words the engine was sure of
 //! ([`OcrOptions::sure_confidence`]) and no other sure reading of the line nearly matches it.
 //! A handle that another reading of the same line continues (`@dropstar` beside
-//! `@dropstarbot`) is not reported: it was most likely cut short.
+//! `@dropstarbot`) is not reported: it was most likely cut short (unless that longer reading
+//! is a doubted one of one crop). A `latin-third` reading counts only when the engine did not
+//! doubt it.
 //! The passes on the same crop count as one vote: Tesseract gives a word the same reading and
 //! confidence with or without the whitelist. Everything read is kept in
 //! [`OcrResult::candidates`].
@@ -47,7 +51,7 @@
 //! # Cost
 //! One decode of the input (bounded by [`Limits`]), one detection over at most
 //! [`OcrOptions::detect_max_dim`]² pixels, at most [`OcrOptions::max_lines`] crops, a strip of at
-//! most [`OcrOptions::max_strip_pixels`], and at most five OCR processes per image (about 2.1 on
+//! most [`OcrOptions::max_strip_pixels`], and at most six OCR processes per image (about 2.2 on
 //! the synthetic sets).
 
 mod post;
@@ -129,6 +133,9 @@ pub enum Pass {
     /// Second look at phone lines the first passes disagree on: digit whitelist, lines
     /// prepared differently.
     DigitsRecheck,
+    /// Third look at handle lines whose readings still disagree after the recheck: Latin
+    /// whitelist, lines prepared at a third scale (larger letters), to break the tie.
+    LatinThird,
 }
 
 impl Pass {
@@ -141,6 +148,7 @@ impl Pass {
             Pass::Plain => "plain",
             Pass::LatinRecheck => "latin-recheck",
             Pass::DigitsRecheck => "digits-recheck",
+            Pass::LatinThird => "latin-third",
         }
     }
 }
@@ -384,7 +392,7 @@ impl Session {
             let pass = self.next?;
             let selected: Vec<usize> = match pass {
                 Pass::General => (0..self.crops.len()).collect(),
-                Pass::Latin => self.select(post::hints_handle),
+                Pass::Latin => self.select_handles(),
                 Pass::Digits => {
                     let min = self.opts.min_phone_digits;
                     self.select(|t| post::digit_like(t) >= min)
@@ -394,6 +402,8 @@ impl Session {
                     let min = self.opts.min_phone_digits;
                     self.unsettled(pass, |t| post::digit_like(t) >= min)
                 }
+                // Only lines with a handle read but not agreed on: a tie-breaker.
+                Pass::LatinThird => self.unsettled(pass, |_| false),
                 Pass::Plain => Vec::new(),
             };
             self.next = match pass {
@@ -401,17 +411,23 @@ impl Session {
                 Pass::Latin => Some(Pass::Digits),
                 Pass::Digits if self.opts.recheck => Some(Pass::LatinRecheck),
                 Pass::LatinRecheck => Some(Pass::DigitsRecheck),
+                Pass::DigitsRecheck => Some(Pass::LatinThird),
                 _ => None,
             };
             if selected.is_empty() {
                 continue;
             }
             let strip = match pass {
-                Pass::LatinRecheck | Pass::DigitsRecheck => {
+                Pass::LatinRecheck | Pass::DigitsRecheck | Pass::LatinThird => {
+                    let prepare = if pass == Pass::LatinThird {
+                        prep::crop_line_third
+                    } else {
+                        prep::crop_line_alt
+                    };
                     let alt: Vec<GrayImage> = (0..self.lines.len())
                         .map(|i| {
                             if selected.contains(&i) {
-                                prep::crop_line_alt(&self.gray, &self.lines[i], self.opts.letter_px)
+                                prepare(&self.gray, &self.lines[i], self.opts.letter_px)
                             } else {
                                 GrayImage::new(1, 1)
                             }
@@ -424,7 +440,9 @@ impl Session {
             let image = prep::encode_pgm(&strip.image);
             let (languages, whitelist) = match pass {
                 Pass::General => (self.opts.languages.clone(), None),
-                Pass::Latin | Pass::LatinRecheck => ("eng".to_string(), Some(LATIN_WHITELIST)),
+                Pass::Latin | Pass::LatinRecheck | Pass::LatinThird => {
+                    ("eng".to_string(), Some(LATIN_WHITELIST))
+                }
                 _ => ("eng".to_string(), Some(DIGIT_WHITELIST)),
             };
             self.pending = Some((pass, strip));
@@ -439,12 +457,23 @@ impl Session {
         }
     }
 
-    /// Indices of lines whose general reading, doubted words included, satisfies `f`.
+    /// Indices of lines whose general reading satisfies `f`.
     fn select(&self, f: impl Fn(&str) -> bool) -> Vec<usize> {
         let Some(g) = self.reading(Pass::General) else {
             return Vec::new();
         };
-        (0..self.lines.len()).filter(|&i| f(&g.seen(i))).collect()
+        (0..self.lines.len()).filter(|&i| f(&g.text(i))).collect()
+    }
+
+    /// Lines for the Latin pass: those whose general reading hints at a handle, and those
+    /// where the engine saw an `@` in a word it doubted (`@БМО\МИ5ТАВВОТ'`, confidence 19).
+    fn select_handles(&self) -> Vec<usize> {
+        let Some(g) = self.reading(Pass::General) else {
+            return Vec::new();
+        };
+        (0..self.lines.len())
+            .filter(|&i| post::hints_handle(&g.text(i)) || g.seen(i).contains('@'))
+            .collect()
     }
 
     /// Lines that hint at an indicator of a kind the recheck `pass` reads (`hint` on the
@@ -460,7 +489,7 @@ impl Session {
         let general = self.reading(Pass::General);
         (0..self.lines.len())
             .filter(|&i| {
-                let hinted = general.is_some_and(|g| hint(&g.seen(i)))
+                let hinted = general.is_some_and(|g| hint(&g.text(i)))
                     || self
                         .candidates
                         .iter()

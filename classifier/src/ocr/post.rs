@@ -507,7 +507,7 @@ pub struct Candidate {
 pub fn reads_kind(pass: Pass, kind: IndicatorKind) -> bool {
     match pass {
         Pass::General | Pass::Plain => true,
-        Pass::Latin | Pass::LatinRecheck => is_telegram(kind),
+        Pass::Latin | Pass::LatinRecheck | Pass::LatinThird => is_telegram(kind),
         Pass::Digits | Pass::DigitsRecheck => kind == IndicatorKind::Phone,
     }
 }
@@ -520,6 +520,7 @@ pub fn view(pass: Pass) -> u8 {
     match pass {
         Pass::General | Pass::Latin | Pass::Digits => 0,
         Pass::LatinRecheck | Pass::DigitsRecheck => 1,
+        Pass::LatinThird => 3,
         Pass::Plain => 2,
     }
 }
@@ -569,7 +570,12 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
     let groups: [&dyn Fn(IndicatorKind) -> bool; 2] =
         [&is_telegram, &|k| k == IndicatorKind::Phone];
     for line in lines {
-        let here: Vec<&Candidate> = cands.iter().filter(|c| c.line == line).collect();
+        // The third look only breaks a tie between the first two; a reading of it the engine
+        // doubts breaks nothing (two doubted readings agree on a cut-off `@kz_g` now and then).
+        let here: Vec<&Candidate> = cands
+            .iter()
+            .filter(|c| c.line == line && (c.pass != Pass::LatinThird || c.conf >= doubt_conf))
+            .collect();
         for c in &here {
             if !groups.iter().any(|g| g(c.indicator.kind)) && c.pass == Pass::General {
                 push(Found {

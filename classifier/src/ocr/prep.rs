@@ -137,6 +137,12 @@ pub fn crop_line_alt(gray: &GrayImage, line: &Line, letter_px: u32) -> GrayImage
     crop_line(gray, line, (letter_px * 3 / 4).max(8)).image
 }
 
+/// The third crop of `line`, for handles whose first two crops were read differently: letters
+/// at five quarters of `letter_px`, so that the tie is broken by a view unlike both.
+pub fn crop_line_third(gray: &GrayImage, line: &Line, letter_px: u32) -> GrayImage {
+    crop_line(gray, line, letter_px * 5 / 4).image
+}
+
 /// Rotates by `deg` (positive: counter-clockwise, undoing a line that rises to the right)
 /// about the centre, bilinear, keeping the size; uncovered corners take the median value.
 fn rotate(img: &GrayImage, deg: f32) -> GrayImage {
