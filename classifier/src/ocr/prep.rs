@@ -398,16 +398,21 @@ mod tests {
         g
     }
 
-    #[test]
-    fn text_on_a_stain_keeps_its_letters_and_the_stain_goes() {
-        let g = rings_on_a_stain();
-        let line = Line {
+    /// The line of [`rings_on_a_stain`]: five letters 40 px high from (40, 40).
+    fn five_letter_line() -> Line {
+        Line {
             bbox: (40, 40, 328, 40),
             letter_h: 40.0,
             angle_deg: 0.0,
             light_text: false,
             letters: 5,
-        };
+        }
+    }
+
+    #[test]
+    fn text_on_a_stain_keeps_its_letters_and_the_stain_goes() {
+        let g = rings_on_a_stain();
+        let line = five_letter_line();
         let p = crop_line(&g, &line, 40);
         // The crop starts 24 px (0.6 letter heights) left of and above the line's box.
         let at = |x: u32, y: u32| p.image.get_pixel(x - 16, y - 16).0[0];
@@ -436,13 +441,7 @@ mod tests {
         let mut next = crate::pixels::tests::xorshift(7);
         let g = GrayImage::from_fn(400, 120, |_, _| Luma([60 + (next() % 140) as u8]));
         let g = imageops::blur(&g, 3.0);
-        let line = Line {
-            bbox: (40, 40, 328, 40),
-            letter_h: 40.0,
-            angle_deg: 0.0,
-            light_text: false,
-            letters: 5,
-        };
+        let line = five_letter_line();
         assert_eq!(crop_line(&g, &line, 40).letters, 0);
     }
 
