@@ -239,8 +239,9 @@ pub struct Found {
     pub pass: Pass,
     /// Index into [`OcrResult::lines`] of the line it was read on.
     pub line: usize,
-    /// On how many differently prepared images of the line (the first crops, the recheck crops) a pass read
-    /// exactly this value: 2 when a recheck confirmed it, 1 when the engine was sure of it.
+    /// On how many differently prepared images of the line (the first crops, the recheck crops,
+    /// the third look) a pass read exactly this value: 2 or more when another crop confirmed
+    /// it, 1 when the engine was sure of it.
     pub votes: usize,
     /// The engine's confidence (0–100) in the words it was read from, best over the passes.
     pub confidence: f32,
