@@ -103,6 +103,11 @@ fn tsv_word(top: u32, conf: f32, text: &str) -> String {
 
 const TSV_HEADER: &str = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n";
 
+/// The engine's answer for a strip of one line: `text` as one TSV word at confidence `conf`.
+fn one_line(conf: f32, text: &str) -> Result<String, String> {
+    Ok(format!("{TSV_HEADER}{}", tsv_word(30, conf, text)))
+}
+
 #[test]
 fn session_runs_general_then_latin_then_digits_and_chooses() {
     let opts = OcrOptions::default();
@@ -135,10 +140,7 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
             .iter()
             .any(|a| a.starts_with("tessedit_char_whitelist=@_"))
     );
-    s.feed(Ok(format!(
-        "{TSV_HEADER}{}",
-        tsv_word(30, 80.0, "@snow_shop 8")
-    )));
+    s.feed(one_line(80.0, "@snow_shop 8"));
 
     let job = s.next_job().expect("digits pass: the line has a number");
     assert_eq!(job.pass, Pass::Digits);
@@ -153,10 +155,7 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
             .iter()
             .any(|a| a == "tessedit_char_whitelist=+0123456789()- ")
     );
-    s.feed(Ok(format!(
-        "{TSV_HEADER}{}",
-        tsv_word(30, 70.0, "8-777-565-75-35")
-    )));
+    s.feed(one_line(70.0, "8-777-565-75-35"));
     assert!(s.next_job().is_none());
 
     let r = s.finish();
@@ -182,7 +181,7 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
 fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
     assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::General));
-    s.feed(Ok(format!("{TSV_HEADER}{}", tsv_word(30, 88.0, "Пиши"))));
+    s.feed(one_line(88.0, "Пиши"));
     // No handle hint in the general reading: no Latin pass; no digits: no digit pass.
     assert!(s.next_job().is_none());
     let r = s.finish();
@@ -194,25 +193,13 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     let disagree = |third_conf: f32| {
         let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
         s.next_job();
-        s.feed(Ok(format!(
-            "{TSV_HEADER}{}",
-            tsv_word(30, 88.0, "Пиши zakazstar")
-        )));
+        s.feed(one_line(88.0, "Пиши zakazstar"));
         assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::Latin));
-        s.feed(Ok(format!(
-            "{TSV_HEADER}{}",
-            tsv_word(30, 64.0, "@zakazstar116")
-        )));
+        s.feed(one_line(64.0, "@zakazstar116"));
         assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
-        s.feed(Ok(format!(
-            "{TSV_HEADER}{}",
-            tsv_word(30, 71.0, "@zakazstarl16")
-        )));
+        s.feed(one_line(71.0, "@zakazstarl16"));
         assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinThird));
-        s.feed(Ok(format!(
-            "{TSV_HEADER}{}",
-            tsv_word(30, third_conf, "@zakazstar116")
-        )));
+        s.feed(one_line(third_conf, "@zakazstar116"));
         assert!(s.next_job().is_none());
         s.finish()
     };
@@ -247,15 +234,9 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     };
     let mut s = Session::from_gray(&ring_word(8, 0.0), &opts);
     s.next_job();
-    s.feed(Ok(format!(
-        "{TSV_HEADER}{}",
-        tsv_word(30, 88.0, "Пиши zakazstar")
-    )));
+    s.feed(one_line(88.0, "Пиши zakazstar"));
     s.next_job();
-    s.feed(Ok(format!(
-        "{TSV_HEADER}{}",
-        tsv_word(30, 96.0, "@zakazstar116")
-    )));
+    s.feed(one_line(96.0, "@zakazstar116"));
     assert!(s.next_job().is_none());
     let r = s.finish();
     let got: Vec<&str> = r

@@ -751,33 +751,21 @@ mod tests {
     fn a_handle_another_reading_continues_is_not_reported() {
         // `@dropstar` sure on the first crop, `@dropstarbot` on the other: the first is the
         // same handle cut short, and neither is confirmed.
-        let g = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@dropstar", 95.0)])],
-        };
-        let r = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@dropstarbot", 60.0)])],
-        };
+        let g = one("@dropstar", 95.0);
+        let r = one("@dropstarbot", 60.0);
         assert_eq!(
             reported(&[(Pass::General, &g)]),
             vec![("@dropstar".to_string(), Pass::General, 1)]
         );
         assert!(reported(&[(Pass::General, &g), (Pass::LatinRecheck, &r)]).is_empty());
         // A different handle on the line is not affected.
-        let other = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@dropsta", 60.0)])],
-        };
+        let other = one("@dropsta", 60.0);
         assert_eq!(
             reported(&[(Pass::General, &g), (Pass::LatinRecheck, &other)]),
             vec![("@dropstar".to_string(), Pass::General, 1)]
         );
         // A longer reading the engine doubted, made on one view only, is no evidence.
-        let doubted = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@dropstars", 18.0)])],
-        };
+        let doubted = one("@dropstars", 18.0);
         assert_eq!(
             reported(&[(Pass::General, &doubted), (Pass::LatinRecheck, &g)]),
             vec![("@dropstar".to_string(), Pass::LatinRecheck, 1)]
@@ -810,6 +798,11 @@ mod tests {
                 row: None,
             })
             .collect()
+    }
+
+    /// One line of one word the engine read with confidence `conf`.
+    fn one(word: &str, conf: f32) -> Reading {
+        Reading::from_texts(&[word.to_string()], conf)
     }
 
     fn reported(readings: &[(Pass, &Reading)]) -> Vec<(String, Pass, usize)> {
@@ -951,20 +944,11 @@ mod tests {
 
     #[test]
     fn two_sure_but_different_readings_of_one_handle_report_neither() {
-        let g = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@store_dream", 91.4)])],
-        };
-        let l = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@storedream", 91.8)])],
-        };
+        let g = one("@store_dream", 91.4);
+        let l = one("@storedream", 91.8);
         assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
         // A recheck on the other crop settles it.
-        let r = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@store_dream", 70.0)])],
-        };
+        let r = one("@store_dream", 70.0);
         assert_eq!(
             reported(&[
                 (Pass::General, &g),
@@ -981,10 +965,7 @@ mod tests {
             min_conf: 0.0,
             lines: vec![words(&[("@snoш_shop", 55.0), ("8", 60.0), ("707", 50.0)])],
         };
-        let l = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@snow_shop", 70.0)])],
-        };
+        let l = one("@snow_shop", 70.0);
         // The general and Latin passes read the same crop: their agreement is one vote, and
         // the engine was unsure.
         assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
@@ -997,10 +978,7 @@ mod tests {
 
     #[test]
     fn a_one_pass_reading_needs_a_sure_engine() {
-        let g = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("ЗВОНИ", 90.0)])],
-        };
+        let g = one("ЗВОНИ", 90.0);
         let unsure = Reading {
             min_conf: 0.0,
             lines: vec![words(&[
@@ -1042,10 +1020,7 @@ mod tests {
                 ("99", 95.0),
             ])],
         };
-        let l = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("@snow_shop", 93.0)])],
-        };
+        let l = one("@snow_shop", 93.0);
         let d = Reading {
             min_conf: 0.0,
             lines: vec![words(&[
@@ -1069,10 +1044,7 @@ mod tests {
     #[test]
     fn specialised_passes_only_count_for_their_kinds() {
         // The digit pass "reading" a handle or the Latin pass a phone is ignored.
-        let l = Reading {
-            min_conf: 0.0,
-            lines: vec![words(&[("+77071234567", 99.0)])],
-        };
+        let l = one("+77071234567", 99.0);
         let g = Reading::empty(1);
         assert!(reported(&[(Pass::General, &g), (Pass::Latin, &l)]).is_empty());
     }
