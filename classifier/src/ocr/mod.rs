@@ -393,10 +393,14 @@ impl Session {
             let pass = self.next?;
             let selected: Vec<usize> = match pass {
                 Pass::General => (0..self.crops.len()).collect(),
-                Pass::Latin => self.select_handles(),
+                // Lines whose general reading hints at a handle, and those where the engine
+                // saw an `@` in a word it doubted (`@БМО\МИ5ТАВВОТ'`, confidence 19).
+                Pass::Latin => {
+                    self.select(|g, i| post::hints_handle(&g.text(i)) || g.seen(i).contains('@'))
+                }
                 Pass::Digits => {
                     let min = self.opts.min_phone_digits;
-                    self.select(|t| post::digit_like(t) >= min)
+                    self.select(|g, i| post::digit_like(&g.text(i)) >= min)
                 }
                 Pass::LatinRecheck => self.unsettled(pass, post::hints_handle),
                 Pass::DigitsRecheck => {
@@ -458,23 +462,12 @@ impl Session {
         }
     }
 
-    /// Indices of lines whose general reading satisfies `f`.
-    fn select(&self, f: impl Fn(&str) -> bool) -> Vec<usize> {
+    /// Indices of lines `i` for which `f(general reading, i)` holds.
+    fn select(&self, f: impl Fn(&post::Reading, usize) -> bool) -> Vec<usize> {
         let Some(g) = self.reading(Pass::General) else {
             return Vec::new();
         };
-        (0..self.lines.len()).filter(|&i| f(&g.text(i))).collect()
-    }
-
-    /// Lines for the Latin pass: those whose general reading hints at a handle, and those
-    /// where the engine saw an `@` in a word it doubted (`@БМО\МИ5ТАВВОТ'`, confidence 19).
-    fn select_handles(&self) -> Vec<usize> {
-        let Some(g) = self.reading(Pass::General) else {
-            return Vec::new();
-        };
-        (0..self.lines.len())
-            .filter(|&i| post::hints_handle(&g.text(i)) || g.seen(i).contains('@'))
-            .collect()
+        (0..self.lines.len()).filter(|&i| f(g, i)).collect()
     }
 
     /// Lines that hint at an indicator of a kind the recheck `pass` reads (`hint` on the
