@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Found, Hints, IndicatorKind, found, glued_before};
+use super::{Found, Hints, IndicatorKind, found, glued_after, glued_before};
 
 static HANDLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"@([A-Za-z][A-Za-z0-9_]{3,31})").expect("static regex"));
@@ -40,8 +40,14 @@ pub(crate) fn find(text: &str, h: &Hints, out: &mut Vec<Found>) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else {
             continue;
         };
-        // `user@example.com` is an e-mail, not a handle.
-        if glued_before(text, m.start(), b"_.@") || text[m.end()..].starts_with('.') {
+        // `user@example.com` and ` @example.com` are e-mail, not handles; a dot that ends
+        // the sentence (`пиши @kaif_shop.`) or stands alone before the `@` (`.@kaif_shop`,
+        // punctuation or an OCR speck) does not make one.
+        let dot_before = m.start() >= 2 && text.as_bytes()[m.start() - 1] == b'.';
+        let glued = glued_before(text, m.start(), b"_@")
+            || (dot_before && glued_before(text, m.start() - 1, b"_.@"));
+        let rest = &text[m.end()..];
+        if glued || (rest.starts_with('.') && glued_after(rest, 1)) {
             continue;
         }
         account(m.start(), name.as_str(), out);
