@@ -5,6 +5,13 @@ use image::{GrayImage, imageops};
 
 /// Otsu's threshold: the level that maximises the between-class variance of `px`.
 pub(crate) fn otsu(px: &[u8]) -> u8 {
+    otsu_separation(px).0
+}
+
+/// Otsu's threshold and how well it splits the values: the between-class variance over the
+/// total variance (0: one grey; 1: two values only). A crop whose ink and background stand
+/// apart scores high; noise and faint ink score low.
+pub(crate) fn otsu_separation(px: &[u8]) -> (u8, f64) {
     let mut hist = [0u64; 256];
     for &p in px {
         hist[p as usize] += 1;
@@ -34,7 +41,22 @@ pub(crate) fn otsu(px: &[u8]) -> u8 {
             level = t as u8;
         }
     }
-    level
+    if total == 0.0 || best <= 0.0 {
+        return (level, 0.0);
+    }
+    let mean = sum_all / total;
+    let var: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (i as f64 - mean).powi(2) * c as f64)
+        .sum::<f64>()
+        / total;
+    let eta = if var > 0.0 {
+        best / (total * total) / var
+    } else {
+        0.0
+    };
+    (level, eta)
 }
 
 /// Integral images of values and squared values of a `w`×`h` grey image, for the mean and

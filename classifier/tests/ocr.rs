@@ -248,6 +248,66 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
 }
 
 #[test]
+fn a_phone_the_first_two_crops_read_differently_gets_a_third_look() {
+    // The first crop reads one number (general and digit pass: one view), the recheck another;
+    // the third look, with a digit whitelist, agrees with the first: reported with two votes.
+    // A third look the engine doubts settles nothing.
+    let run = |third_conf: f32| {
+        let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
+        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::General));
+        s.feed(one_line(70.0, "Звони +7 (700) 189-52-57"));
+        let job = s.next_job().expect("digit pass");
+        assert_eq!(job.pass, Pass::Digits);
+        s.feed(one_line(75.0, "+7 (700) 189-52-57"));
+        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::DigitsRecheck));
+        s.feed(one_line(43.0, "+7 (700) 189-52-87"));
+        let job = s.next_job().expect("third look");
+        assert_eq!(job.pass, Pass::DigitsThird);
+        assert_eq!(job.whitelist, Some(kuzet_classifier::ocr::DIGIT_WHITELIST));
+        s.feed(one_line(third_conf, "+7 (700) 189-52-57"));
+        assert!(s.next_job().is_none());
+        s.finish()
+    };
+    let r = run(60.0);
+    let got: Vec<(&str, Pass, usize)> = r
+        .indicators
+        .iter()
+        .map(|f| (f.indicator.value.as_str(), f.pass, f.votes))
+        .collect();
+    assert_eq!(got, [("+77001895257", Pass::Digits, 2)]);
+    let r = run(5.0);
+    assert!(r.indicators.is_empty(), "{:?}", r.indicators);
+    assert_eq!(r.passes_run, 4);
+}
+
+#[test]
+fn red_ink_on_a_grey_wall_is_cut_from_the_darkest_channel() {
+    // Rings in red (255, 60, 60) on grey 128, with grain (±30 levels, the same on every
+    // channel): 27 levels apart in brightness, 68 in the darkest channel. The line is read
+    // from the view where its ink stands out more from the grain.
+    let shape = ring_word(8, 0.0);
+    let rgb = image::RgbImage::from_fn(640, 480, |x, y| {
+        let grain = ((x * 7919 + y * 104_729) % 61) as i32 - 30;
+        let ink = shape.get_pixel(x, y).0[0] < 100;
+        let base = if ink { [255, 60, 60] } else { [128, 128, 128] };
+        image::Rgb(base.map(|c: i32| (c + grain).clamp(0, 255) as u8))
+    });
+    let mut bytes = Vec::new();
+    rgb.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .expect("encode png");
+    let s = Session::start(&bytes, &OcrOptions::default()).expect("session");
+    let views: Vec<usize> = s.lines().iter().map(|l| l.view).collect();
+    assert_eq!(views, [1], "one line, from the darkest channel");
+    // The same photo in grey (the brightness alone) does not even show the line.
+    let grey = image::DynamicImage::ImageRgb8(rgb).to_luma8();
+    let s = Session::start(&png(&grey), &OcrOptions::default()).expect("session");
+    assert!(s.lines().is_empty(), "{:?}", s.lines());
+}
+
+#[test]
 fn a_failed_general_pass_ends_the_session() {
     let mut s = Session::from_gray(&ring_word(6, 0.0), &OcrOptions::default());
     assert!(s.next_job().is_some());

@@ -33,16 +33,18 @@
 //!    whitelist `+0123456789()- `.
 //! 4. `latin-recheck`, `digits-recheck` (when [`OcrOptions::recheck`]): lines whose handle
 //!    resp. phone the vote has not settled, read again from crops prepared at another scale.
-//! 5. `latin-third` (when [`OcrOptions::recheck`]): lines with a handle read but still not
-//!    agreed on, read from crops at a third scale to break the tie.
+//! 5. `latin-third`, `digits-third` (when [`OcrOptions::recheck`]): lines with a handle resp.
+//!    phone read but still not agreed on, read from crops at a third scale to break the tie.
 //!
 //! # Vote
 //! A handle or phone is reported when passes on two differently prepared crops read the same
 //! value, or when one crop's reading rests only on words the engine was sure of
-//! ([`OcrOptions::sure_confidence`]) and no other sure reading of the line nearly matches it.
+//! ([`OcrOptions::sure_confidence`]) and no other reading of the line that the engine did not
+//! doubt nearly matches it (`@topc_rystal_bot` sure beside `@topcrystal_bot` at 89: the line
+//! gets the recheck instead).
 //! A handle that another reading of the same line continues (`@dropstar` beside
 //! `@dropstarbot`) is not reported: it was most likely cut short (unless that longer reading
-//! is a doubted one of one crop). A `latin-third` reading counts only when the engine did not
+//! is a doubted one of one crop). A third-look reading counts only when the engine did not
 //! doubt it.
 //! The passes on the same crop count as one vote: Tesseract gives a word the same reading and
 //! confidence with or without the whitelist. Everything read is kept in
@@ -51,7 +53,7 @@
 //! # Cost
 //! One decode of the input (bounded by [`Limits`]), one detection over at most
 //! [`OcrOptions::detect_max_dim`]² pixels, at most [`OcrOptions::max_lines`] crops, a strip of at
-//! most [`OcrOptions::max_strip_pixels`], and at most six OCR processes per image (about 2.2 on
+//! most [`OcrOptions::max_strip_pixels`], and at most seven OCR processes per image (about 2.2 on
 //! the synthetic sets).
 
 mod post;
@@ -136,6 +138,9 @@ pub enum Pass {
     /// Third look at handle lines whose readings still disagree after the recheck: Latin
     /// whitelist, lines prepared at a third scale (larger letters), to break the tie.
     LatinThird,
+    /// Third look at phone lines whose readings still disagree after the recheck: digit
+    /// whitelist, the third scale.
+    DigitsThird,
 }
 
 impl Pass {
@@ -149,6 +154,7 @@ impl Pass {
             Pass::LatinRecheck => "latin-recheck",
             Pass::DigitsRecheck => "digits-recheck",
             Pass::LatinThird => "latin-third",
+            Pass::DigitsThird => "digits-third",
         }
     }
 }
@@ -307,7 +313,9 @@ impl OcrResult {
 #[derive(Debug)]
 pub struct Session {
     opts: OcrOptions,
-    gray: GrayImage,
+    /// The brightness, then (for a colour image) the darkest channel: each line's crops are
+    /// cut from the view it was found on ([`Line::view`]).
+    views: Vec<GrayImage>,
     lines: Vec<Line>,
     crops: Vec<GrayImage>,
     readings: Vec<(Pass, post::Reading)>,
@@ -326,16 +334,18 @@ impl Session {
     /// # Errors
     /// [`OcrError::Image`] when the bytes are not an accepted image or break a limit.
     pub fn start(bytes: &[u8], opts: &OcrOptions) -> Result<Session, OcrError> {
-        let gray = crate::qr::load::load_gray(bytes, &opts.limits)?;
-        Ok(Session::from_owned_gray(gray, opts))
+        let (gray, darkest) = crate::qr::load::load_gray_and_darkest(bytes, &opts.limits)?;
+        let mut views = vec![gray];
+        views.extend(darkest);
+        Ok(Session::from_views(views, opts))
     }
 
     /// As [`Session::start`], from an already decoded grayscale image.
     pub fn from_gray(gray: &GrayImage, opts: &OcrOptions) -> Session {
-        Session::from_owned_gray(gray.clone(), opts)
+        Session::from_views(vec![gray.clone()], opts)
     }
 
-    fn from_owned_gray(gray: GrayImage, opts: &OcrOptions) -> Session {
+    fn from_views(views: Vec<GrayImage>, opts: &OcrOptions) -> Session {
         // Twice as many lines are detected as are read: each is checked again on its prepared
         // crop at full resolution, where wall texture rarely still looks like a row of
         // letters, and only lines that keep enough letters are read.
@@ -345,11 +355,23 @@ impl Session {
         };
         let mut lines = Vec::new();
         let mut crops = Vec::new();
-        for l in regions::detect(&gray, &detect_opts) {
+        let refs: Vec<&GrayImage> = views.iter().collect();
+        for mut l in regions::detect(&refs, &detect_opts) {
             if lines.len() >= opts.max_lines {
                 break;
             }
-            let p = prep::crop_line(&gray, &l, opts.letter_px);
+            let mut p = prep::crop_line(&views[l.view], &l, opts.letter_px);
+            // A line is cut from the view where its ink stands out most from the background
+            // (red ink on a grey wall: the darkest channel; yellow on black: the brightness).
+            for (v, view) in views.iter().enumerate() {
+                if v != l.view {
+                    let q = prep::crop_line(view, &l, opts.letter_px);
+                    if q.separation > p.separation {
+                        p = q;
+                        l.view = v;
+                    }
+                }
+            }
             if p.letters >= regions::MIN_LETTERS {
                 lines.push(l);
                 crops.push(p.image);
@@ -357,7 +379,7 @@ impl Session {
         }
         Session {
             opts: opts.clone(),
-            gray,
+            views,
             next: (!lines.is_empty()).then_some(Pass::General),
             lines,
             crops,
@@ -408,7 +430,7 @@ impl Session {
                     self.unsettled(pass, |t| post::digit_like(t) >= min)
                 }
                 // Only lines with a handle read but not agreed on: a tie-breaker.
-                Pass::LatinThird => self.unsettled(pass, |_| false),
+                Pass::LatinThird | Pass::DigitsThird => self.unsettled(pass, |_| false),
                 Pass::Plain => Vec::new(),
             };
             self.next = match pass {
@@ -417,14 +439,15 @@ impl Session {
                 Pass::Digits if self.opts.recheck => Some(Pass::LatinRecheck),
                 Pass::LatinRecheck => Some(Pass::DigitsRecheck),
                 Pass::DigitsRecheck => Some(Pass::LatinThird),
+                Pass::LatinThird => Some(Pass::DigitsThird),
                 _ => None,
             };
             if selected.is_empty() {
                 continue;
             }
             let strip = match pass {
-                Pass::LatinRecheck | Pass::DigitsRecheck | Pass::LatinThird => {
-                    let prepare = if pass == Pass::LatinThird {
+                Pass::LatinRecheck | Pass::DigitsRecheck | Pass::LatinThird | Pass::DigitsThird => {
+                    let prepare = if matches!(pass, Pass::LatinThird | Pass::DigitsThird) {
                         prep::crop_line_third
                     } else {
                         prep::crop_line_alt
@@ -432,7 +455,8 @@ impl Session {
                     let alt: Vec<GrayImage> = (0..self.lines.len())
                         .map(|i| {
                             if selected.contains(&i) {
-                                prepare(&self.gray, &self.lines[i], self.opts.letter_px)
+                                let line = &self.lines[i];
+                                prepare(&self.views[line.view], line, self.opts.letter_px)
                             } else {
                                 GrayImage::new(1, 1)
                             }
@@ -552,8 +576,8 @@ impl Session {
             .collect::<Vec<_>>()
             .join("\n");
         OcrResult {
-            width: self.gray.width(),
-            height: self.gray.height(),
+            width: self.views[0].width(),
+            height: self.views[0].height(),
             text_free: n == 0,
             lines,
             text,

@@ -508,7 +508,7 @@ pub fn reads_kind(pass: Pass, kind: IndicatorKind) -> bool {
     match pass {
         Pass::General | Pass::Plain => true,
         Pass::Latin | Pass::LatinRecheck | Pass::LatinThird => is_telegram(kind),
-        Pass::Digits | Pass::DigitsRecheck => kind == IndicatorKind::Phone,
+        Pass::Digits | Pass::DigitsRecheck | Pass::DigitsThird => kind == IndicatorKind::Phone,
     }
 }
 
@@ -520,7 +520,7 @@ pub fn view(pass: Pass) -> u8 {
     match pass {
         Pass::General | Pass::Latin | Pass::Digits => 0,
         Pass::LatinRecheck | Pass::DigitsRecheck => 1,
-        Pass::LatinThird => 3,
+        Pass::LatinThird | Pass::DigitsThird => 3,
         Pass::Plain => 2,
     }
 }
@@ -549,8 +549,9 @@ pub fn candidates(readings: &[(Pass, &Reading)]) -> Vec<Candidate> {
 /// 1. a value read on two or more differently prepared images ([`view`]) is reported
 ///    (independent readings agreeing is what makes a reading trustworthy);
 /// 2. otherwise a value read by one pass only is reported when the engine was sure of every
-///    word it rests on (confidence at least `sure_conf`), the specialised pass (Latin for
-///    handles, digits for phones) before the general one;
+///    word it rests on (confidence at least `sure_conf`) and no other reading of the line that
+///    the engine did not doubt (`doubt_conf`) nearly matches it, the specialised pass (Latin
+///    for handles, digits for phones) before the general one;
 /// 3. other kinds (wallets, links, e-mail) are read by the general pass alone, as in page text.
 ///
 /// No indicator is reported twice. Returns the reported indicators.
@@ -574,7 +575,11 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
         // doubts breaks nothing (two doubted readings agree on a cut-off `@kz_g` now and then).
         let here: Vec<&Candidate> = cands
             .iter()
-            .filter(|c| c.line == line && (c.pass != Pass::LatinThird || c.conf >= doubt_conf))
+            .filter(|c| {
+                c.line == line
+                    && (!matches!(c.pass, Pass::LatinThird | Pass::DigitsThird)
+                        || c.conf >= doubt_conf)
+            })
             .collect();
         for c in &here {
             if !groups.iter().any(|g| g(c.indicator.kind)) && c.pass == Pass::General {
@@ -611,12 +616,18 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
             let agreed: Vec<_> = values.iter().filter(|v| views(&v.1) >= 2).collect();
             let chosen: Vec<_> = if agreed.is_empty() {
                 let sure: Vec<_> = values.iter().filter(|v| v.2 >= sure_conf).collect();
-                // Two sure readings of one thing that differ (`@store_dream`, `@storedream`):
-                // the engine is sure of both, so its confidence says nothing here.
+                // Another reading of one thing that differs (`@store_dream`, `@storedream`;
+                // `@topc_rystal_bot` at 92 beside `@topcrystal_bot` at 89) and that the engine
+                // did not doubt: its confidence in either says little, the line needs a look
+                // from another crop. A reading cut short (`@dropsta` beside a sure
+                // `@dropstar`) is no rival: losing the end of a word is the usual misreading.
                 let contested = |v: &&(&Indicator, Vec<Pass>, f32)| {
-                    values
-                        .iter()
-                        .any(|w| w.0 != v.0 && w.2 >= sure_conf && near(&w.0.value, &v.0.value))
+                    values.iter().any(|w| {
+                        w.0 != v.0
+                            && w.2 >= doubt_conf
+                            && near(&w.0.value, &v.0.value)
+                            && !v.0.value.starts_with(&w.0.value)
+                    })
                 };
                 let sure: Vec<_> = sure.into_iter().filter(|v| !contested(v)).collect();
                 let special: Vec<_> = sure
@@ -758,7 +769,7 @@ mod tests {
             vec![("@dropstar".to_string(), Pass::General, 1)]
         );
         assert!(reported(&[(Pass::General, &g), (Pass::LatinRecheck, &r)]).is_empty());
-        // A different handle on the line is not affected.
+        // A shorter reading (the handle cut off on the other crop) takes nothing away.
         let other = one("@dropsta", 60.0);
         assert_eq!(
             reported(&[(Pass::General, &g), (Pass::LatinRecheck, &other)]),
@@ -957,6 +968,14 @@ mod tests {
             ]),
             vec![("@store_dream".to_string(), Pass::LatinRecheck, 2)]
         );
+        // A sure reading beside a different one the engine was less sure of but did not
+        // doubt is contested too; beside a doubted one it stands.
+        let l = one("@topc_rystal_bot", 92.1);
+        for (general, want) in [(89.0, 0), (12.0, 1)] {
+            let g = one("@topcrystal_bot", general);
+            let got = reported(&[(Pass::General, &g), (Pass::Latin, &l)]);
+            assert_eq!(got.len(), want, "general at {general}: {got:?}");
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn crop_line(gray: &GrayImage, line: &Line, letter_px: u32) -> Prepared {
     }
     flatten(&mut scaled, (letter_px as usize * 2 / 5).max(3));
     stretch(&mut scaled);
-    let t = crate::pixels::otsu(scaled.as_raw());
+    let (t, separation) = crate::pixels::otsu_separation(scaled.as_raw());
     let mut ink = 0usize;
     for p in scaled.pixels_mut() {
         let dark = p.0[0] <= t;
@@ -51,6 +51,7 @@ pub fn crop_line(gray: &GrayImage, line: &Line, letter_px: u32) -> Prepared {
     Prepared {
         image: scaled,
         letters,
+        separation,
     }
 }
 
@@ -62,6 +63,9 @@ pub struct Prepared {
     /// Letter-like blobs on the crop's main text band (a run-together word counts its
     /// estimated letters).
     pub letters: usize,
+    /// How cleanly the threshold split ink from background before binarisation (Otsu's
+    /// between-class over total variance, 0–1).
+    pub separation: f64,
 }
 
 /// Removes ink that cannot be a letter from a binarised crop whose letters are about
@@ -406,6 +410,7 @@ mod tests {
             angle_deg: 0.0,
             light_text: false,
             letters: 5,
+            view: 0,
         }
     }
 

@@ -24,6 +24,10 @@ pub struct Line {
     pub light_text: bool,
     /// Number of letter-like blobs chained.
     pub letters: usize,
+    /// Which view of the image the line was found on (an index into the views given to
+    /// [`detect`]: 0 the brightness, 1 the darkest channel of a colour image). Its crops are
+    /// cut from that view.
+    pub view: usize,
 }
 
 /// A connected component's box and ink.
@@ -54,11 +58,35 @@ const SOLID_FILL: f32 = 0.85;
 /// Fewest letters a line needs (`МЕФ`, `ОПТ` have three).
 pub(super) const MIN_LETTERS: usize = 3;
 
-/// Finds the text lines of `gray`, most letters first, at most `opts.max_lines`.
-pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
+/// Finds the text lines of the image seen through `views` (images of one size: the
+/// brightness, and for a colour image its darkest channel), most letters first, at most
+/// `opts.max_lines`. A line found on several views is kept once, from the view where it has
+/// the most letters (the first on a tie).
+pub fn detect(views: &[&GrayImage], opts: &OcrOptions) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for (view, gray) in views.iter().enumerate() {
+        detect_view(gray, view, opts, &mut lines);
+    }
+    // The same letters seen in both polarities (outlines) or twice: keep the stronger line;
+    // seen on two views: keep the first view's (the brightness shows what the darkest
+    // channel adds only where it adds a line).
+    lines.sort_by_key(|l| (l.view, std::cmp::Reverse(l.letters)));
+    let mut kept: Vec<Line> = Vec::new();
+    for l in lines {
+        if kept.iter().all(|k| overlap(k.bbox, l.bbox) < 0.5) {
+            kept.push(l);
+        }
+    }
+    kept.sort_by_key(|l| std::cmp::Reverse(l.letters));
+    kept.truncate(opts.max_lines);
+    kept
+}
+
+/// The lines of one view, in both polarities, appended to `lines`.
+fn detect_view(gray: &GrayImage, view: usize, opts: &OcrOptions, lines: &mut Vec<Line>) {
     let (w, h) = gray.dimensions();
     if w < 8 || h < 8 {
-        return Vec::new();
+        return;
     }
     let max = opts.detect_max_dim.max(64);
     let (small, scale) = if w.max(h) > max {
@@ -71,7 +99,6 @@ pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
     };
     // Smoothing first: pixel noise must not form letter-sized clusters in the threshold.
     let small = imageops::fast_blur(&small, 1.0);
-    let mut lines = Vec::new();
     for light in [false, true] {
         let bits = threshold(&small, light);
         let blobs = components(&bits, small.width() as usize, small.height() as usize);
@@ -91,19 +118,10 @@ pub fn detect(gray: &GrayImage, opts: &OcrOptions) -> Vec<Line> {
             l.bbox.2 = l.bbox.2.min(w - l.bbox.0);
             l.bbox.3 = l.bbox.3.min(h - l.bbox.1);
             l.letter_h = (f64::from(l.letter_h) * inv) as f32;
+            l.view = view;
             lines.push(l);
         }
     }
-    lines.sort_by_key(|l| std::cmp::Reverse(l.letters));
-    // The same letters seen in both polarities (outlines) or twice: keep the stronger line.
-    let mut kept: Vec<Line> = Vec::new();
-    for l in lines {
-        if kept.iter().all(|k| overlap(k.bbox, l.bbox) < 0.5) {
-            kept.push(l);
-        }
-    }
-    kept.truncate(opts.max_lines);
-    kept
 }
 
 /// Intersection over the smaller box's area.
@@ -349,6 +367,7 @@ fn chain(letters: &[Blob], light: bool) -> Vec<Line> {
             angle_deg,
             light_text: light,
             letters: letters_n,
+            view: 0,
         });
     }
     out
@@ -436,7 +455,7 @@ mod tests {
         let o = OcrOptions::default();
         for (w, h) in [(1, 1), (7, 100), (640, 480), (1, 5000)] {
             let g = GrayImage::from_pixel(w, h, image::Luma([128]));
-            assert!(detect(&g, &o).is_empty(), "{w}×{h}");
+            assert!(detect(&[&g], &o).is_empty(), "{w}×{h}");
         }
     }
 
@@ -447,6 +466,7 @@ mod tests {
             angle_deg: 0.0,
             light_text: false,
             letters,
+            view: 0,
         }
     }
 
@@ -483,7 +503,7 @@ mod tests {
                 }
             }
         }
-        let lines = detect(&g, &OcrOptions::default());
+        let lines = detect(&[&g], &OcrOptions::default());
         assert_eq!(lines.len(), 1, "{lines:?}");
         let l = &lines[0];
         assert_eq!(l.letters, 5);

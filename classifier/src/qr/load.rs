@@ -56,6 +56,68 @@ pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, QrError> {
 
 /// Decodes `bytes` into an upright 8-bit grayscale image, enforcing `limits`.
 pub fn load_gray(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> {
+    let (img, orientation) = decode(bytes, limits)?;
+    // Gray first, then upright: the rotation moves a third (or a quarter) of the bytes.
+    Ok(upright(to_gray(img), orientation))
+}
+
+/// As [`load_gray`], and for a colour image also its darkest channel (each pixel's least of
+/// red, green and blue): red or blue ink on a grey wall is far darker there than in the
+/// brightness, where it can all but vanish. `None` when the image has (next to) no colour.
+pub fn load_gray_and_darkest(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(GrayImage, Option<GrayImage>), QrError> {
+    let (img, orientation) = decode(bytes, limits)?;
+    let darkest = darkest_channel(&img).map(|d| upright(d, orientation));
+    Ok((upright(to_gray(img), orientation), darkest))
+}
+
+/// Pixels whose channels differ by at least this much are coloured.
+const COLOURED_SPREAD: u8 = 48;
+
+/// Each pixel's least channel, or `None` when fewer than one pixel in a thousand is coloured
+/// ([`COLOURED_SPREAD`]): the brightness then says it all.
+fn darkest_channel(img: &image::DynamicImage) -> Option<GrayImage> {
+    fn least<const N: usize>(w: u32, h: u32, raw: &[u8]) -> Option<GrayImage> {
+        let mut coloured = 0usize;
+        let px: Vec<u8> = raw
+            .chunks_exact(N)
+            .map(|p| {
+                let (lo, hi) = (p[0].min(p[1]).min(p[2]), p[0].max(p[1]).max(p[2]));
+                coloured += usize::from(hi - lo >= COLOURED_SPREAD);
+                lo
+            })
+            .collect();
+        if coloured * 1000 < px.len() {
+            return None;
+        }
+        GrayImage::from_raw(w, h, px)
+    }
+    let (w, h) = (img.width(), img.height());
+    match img {
+        image::DynamicImage::ImageLuma8(_)
+        | image::DynamicImage::ImageLumaA8(_)
+        | image::DynamicImage::ImageLuma16(_)
+        | image::DynamicImage::ImageLumaA16(_) => None,
+        image::DynamicImage::ImageRgb8(rgb) => least::<3>(w, h, rgb.as_raw()),
+        image::DynamicImage::ImageRgba8(rgba) => least::<4>(w, h, rgba.as_raw()),
+        other => least::<3>(w, h, other.to_rgb8().as_raw()),
+    }
+}
+
+fn upright(gray: GrayImage, orientation: image::metadata::Orientation) -> GrayImage {
+    let mut gray = image::DynamicImage::ImageLuma8(gray);
+    gray.apply_orientation(orientation);
+    gray.into_luma8()
+}
+
+/// Decodes within `limits`: the image as stored, and the EXIF orientation that makes it
+/// upright.
+fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(image::DynamicImage, image::metadata::Orientation), QrError> {
     if bytes.len() > limits.max_bytes {
         return Err(QrError::TooManyBytes {
             len: bytes.len(),
@@ -81,16 +143,9 @@ pub fn load_gray(bytes: &[u8], limits: &Limits) -> Result<GrayImage, QrError> {
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let img = image::DynamicImage::from_decoder(decoder).map_err(|e| header_error(e, limits))?;
-    // Gray first, then upright: the rotation moves a third (or a quarter) of the bytes.
-    let mut gray = image::DynamicImage::ImageLuma8(to_gray(img));
-    gray.apply_orientation(orientation);
-    Ok(gray.into_luma8())
+    Ok((img, orientation))
 }
 
-/// `img` as 8-bit gray with the sRGB luma weights `image` uses (0.2126, 0.7152, 0.0722; alpha
-/// ignored, as `image` ignores it), in integer arithmetic for the common 8-bit RGB and RGBA
-/// layouts (`image` converts through `f32`, 5 % of the QR pipeline's time); other layouts
-/// through `image`.
 fn to_gray(img: image::DynamicImage) -> GrayImage {
     fn luma<const N: usize>(w: u32, h: u32, raw: &[u8]) -> GrayImage {
         let px = raw
@@ -158,6 +213,34 @@ mod tests {
 
     /// The integer conversion gives `image`'s gray levels: equal on grays, within one level
     /// (where `image`'s `f32` path rounds a tie the other way) anywhere else.
+    #[test]
+    fn darkest_channel_only_for_colour_images() {
+        // Grey with a red patch of 1 % of the pixels: each pixel's least channel.
+        let rgb = image::RgbImage::from_fn(100, 100, |x, y| {
+            if x < 10 && y < 10 {
+                image::Rgb([200, 40, 60])
+            } else {
+                image::Rgb([128, 130, 127])
+            }
+        });
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(rgb.clone())
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .expect("png");
+        let (gray, darkest) = load_gray_and_darkest(&bytes, &Limits::default()).expect("load");
+        let darkest = darkest.expect("a colour image has a darkest channel");
+        assert_eq!(darkest.get_pixel(5, 5).0[0], 40);
+        assert_eq!(darkest.get_pixel(50, 50).0[0], 127);
+        assert_eq!(gray, load_gray(&bytes, &Limits::default()).expect("gray"));
+        // No pixel coloured: the brightness says it all.
+        let grey = image::DynamicImage::ImageRgb8(rgb).to_luma8();
+        let mut bytes = Vec::new();
+        grey.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .expect("png");
+        let (_, darkest) = load_gray_and_darkest(&bytes, &Limits::default()).expect("load");
+        assert!(darkest.is_none());
+    }
+
     #[test]
     fn to_gray_matches_image_within_one_level() {
         let (w, h) = (97u32, 61u32);
