@@ -220,8 +220,9 @@ fn is_cyrillic(c: char) -> bool {
 
 /// Characters the general (`rus+kaz+eng`) reading writes for an `@` it did not recognise:
 /// the ring of the `@` read as a round Cyrillic letter or an opening bracket (`ФІСЕСООО63` for
-/// `@ICEGOOD63`, `(ддгееп` for `@green`). Only a hint: the Latin pass must still read an `@`.
-const AT_GUESS: [char; 5] = ['(', 'Ф', 'ф', 'Ө', 'ө'];
+/// `@ICEGOOD63`, `(ддгееп` for `@green`, `ӘСООРМІРЗ5` for `@GOODVIP35`). Only a hint: the
+/// Latin pass must still read an `@`.
+const AT_GUESS: [char; 7] = ['(', 'Ф', 'ф', 'Ө', 'ө', 'Ә', 'ә'];
 /// The misread `@`s of [`AT_GUESS`] that start few Russian words (`Ф` starts `ФОТО`).
 const AT_GUESS_SPLIT: [char; 3] = ['(', 'Ө', 'ө'];
 
@@ -741,6 +742,8 @@ mod tests {
         // the `@` as `Ф`, `Ө` or `(`, or Cyrillic look-alikes mixed with digits.
         assert!(hints_handle("ФІСЕСООО63"));
         assert!(hints_handle("ӨМІХМІНІТЕ ВОТ +:"));
+        assert!(hints_handle("ӘСООРМІРЗ5"));
+        assert!(!hints_handle("Әке мен бала"));
         assert!(hints_handle("(ддгееп"));
         assert!(hints_handle("ісе78"));
         assert!(hints_handle("ӨУІР МІР ВОТ"));
