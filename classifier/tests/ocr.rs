@@ -146,8 +146,12 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
     assert_eq!(job.pass, Pass::Digits);
     s.feed(Err("killed".into()));
 
-    // The handle is settled (the engine was sure of it); the phone rests on an unsure general
-    // reading alone, so it gets a second look, on a differently prepared crop.
+    // The handle rests on one crop (the engine sure of it): the Latin recheck reads it from
+    // another crop and confirms it. The phone rests on an unsure general reading alone, so it
+    // gets a second look too.
+    let job = s.next_job().expect("a recheck of the one-crop handle");
+    assert_eq!(job.pass, Pass::LatinRecheck);
+    s.feed(one_line(75.0, "@snow_shop"));
     let job = s.next_job().expect("a recheck of the unconfirmed phone");
     assert_eq!(job.pass, Pass::DigitsRecheck);
     assert!(
@@ -160,7 +164,7 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
 
     let r = s.finish();
     assert!(!r.text_free);
-    assert_eq!(r.passes_run, 4);
+    assert_eq!(r.passes_run, 5);
     assert_eq!(r.pass_errors, ["digits pass: killed"]);
     let got: Vec<(&str, Pass, usize)> = r
         .indicators
@@ -170,7 +174,7 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
     assert_eq!(
         got,
         [
-            ("@snow_shop", Pass::Latin, 1),
+            ("@snow_shop", Pass::Latin, 2),
             ("+77775657535", Pass::DigitsRecheck, 2)
         ]
     );
@@ -245,6 +249,39 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
         .map(|f| f.indicator.value.as_str())
         .collect();
     assert_eq!(got, ["@zakazstar116"]);
+}
+
+#[test]
+fn a_sure_handle_of_one_crop_is_rechecked_and_a_rival_reading_contests_it() {
+    // The Latin pass is sure of `@zakazstarl16` (an `l` for a `1`); the recheck still runs on
+    // the line, reads `@zakazstar116`, and the two differ: the third look decides.
+    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
+    s.next_job();
+    s.feed(one_line(88.0, "Пиши zakazstar"));
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::Latin));
+    s.feed(one_line(96.0, "@zakazstarl16"));
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
+    s.feed(one_line(71.0, "@zakazstar116"));
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinThird));
+    s.feed(one_line(64.0, "@zakazstar116"));
+    assert!(s.next_job().is_none());
+    let got: Vec<(String, usize)> = s
+        .finish()
+        .indicators
+        .iter()
+        .map(|f| (f.indicator.value.clone(), f.votes))
+        .collect();
+    assert_eq!(got, [("@zakazstar116".to_string(), 2)]);
+    // A recheck that agrees settles it at once: no third look.
+    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
+    s.next_job();
+    s.feed(one_line(88.0, "Пиши zakazstar"));
+    s.next_job();
+    s.feed(one_line(96.0, "@zakazstar116"));
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
+    s.feed(one_line(70.0, "@zakazstar116"));
+    assert!(s.next_job().is_none());
+    assert_eq!(s.finish().indicators.len(), 1);
 }
 
 #[test]

@@ -32,7 +32,8 @@
 //! 3. `digits`: lines with at least [`OcrOptions::min_phone_digits`] digit-like characters,
 //!    whitelist `+0123456789()- `.
 //! 4. `latin-recheck`, `digits-recheck` (when [`OcrOptions::recheck`]): lines whose handle
-//!    resp. phone the vote has not settled, read again from crops prepared at another scale.
+//!    resp. phone the vote has not settled, read again from crops prepared at another scale;
+//!    a handle only one crop read is re-checked even when the engine was sure of it.
 //! 5. `latin-third`, `digits-third` (when [`OcrOptions::recheck`]): lines with a handle resp.
 //!    phone read but still not agreed on, read from crops at a third scale to break the tie.
 //!
@@ -496,8 +497,12 @@ impl Session {
 
     /// Lines that hint at an indicator of a kind the recheck `pass` reads (`hint` on the
     /// general reading, or a candidate of such a kind) for which the vote so far reports none
-    /// of that kind.
+    /// of that kind, or (for the Latin recheck) only a handle that a single crop read: an
+    /// engine sure of a reading is still wrong now and then (`l` for `i`), and a different
+    /// reading of the other crop then contests it. (Sure phones are not re-checked: on the
+    /// tuning sets that only made two wrong crops agree against a right one.)
     fn unsettled(&self, pass: Pass, hint: impl Fn(&str) -> bool) -> Vec<usize> {
+        let recheck = pass == Pass::LatinRecheck;
         let f = |k| post::reads_kind(pass, k);
         let found = post::vote(
             &self.candidates,
@@ -512,7 +517,10 @@ impl Session {
                         .candidates
                         .iter()
                         .any(|c| c.line == i && f(c.indicator.kind));
-                hinted && !found.iter().any(|x| x.line == i && f(x.indicator.kind))
+                hinted
+                    && !found
+                        .iter()
+                        .any(|x| x.line == i && f(x.indicator.kind) && (x.votes >= 2 || !recheck))
             })
             .collect()
     }
