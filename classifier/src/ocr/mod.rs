@@ -3,11 +3,13 @@
 //! (`kuzet_crawler::ocr_runner`), so a hostile image can never take kuzet down.
 //!
 //! # Layout
-//! - `regions`: text-line detection on a small copy (local threshold in both polarities,
-//!   connected components, character-like filtering, chaining into lines, lines that continue
-//!   each other on one band joined, skew per line).
+//! - `regions`: text-line detection on a small copy of each view (the brightness; for a
+//!   colour photo also its darkest channel, where red or blue ink on grey stands out): local
+//!   threshold in both polarities, connected components, character-like filtering, chaining
+//!   into lines, lines that continue each other on one band joined, skew per line.
 //!   An image with no line is skipped as text-free before any OCR runs.
-//! - `prep`: each line cropped from the full image, deskewed, scaled to a fixed letter height,
+//! - `prep`: each line cropped from the full image (the view where its ink stands out most
+//!   from the background, by Otsu's separation), deskewed, scaled to a fixed letter height,
 //!   freed of the background's light and shade (stains, shadows: the crop less its grey-level
 //!   closing), contrast-stretched, binarised, cleaned of ink that cannot be a letter, and all
 //!   lines stacked into one strip (one OCR process per pass, not per line); PGM encoding.
@@ -53,7 +55,8 @@
 //!
 //! # Cost
 //! One decode of the input (bounded by [`Limits`]), one detection over at most
-//! [`OcrOptions::detect_max_dim`]² pixels, at most [`OcrOptions::max_lines`] crops, a strip of at
+//! [`OcrOptions::detect_max_dim`]² pixels per view (two views for a colour photo), at most
+//! [`OcrOptions::max_lines`] crops (each cut from both views of a colour photo), a strip of at
 //! most [`OcrOptions::max_strip_pixels`], and at most seven OCR processes per image (about 2.2 on
 //! the synthetic sets).
 

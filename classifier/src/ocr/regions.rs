@@ -24,9 +24,9 @@ pub struct Line {
     pub light_text: bool,
     /// Number of letter-like blobs chained.
     pub letters: usize,
-    /// Which view of the image the line was found on (an index into the views given to
-    /// [`detect`]: 0 the brightness, 1 the darkest channel of a colour image). Its crops are
-    /// cut from that view.
+    /// The view of the image the line's crops are cut from (an index into the views given to
+    /// [`detect`]: 0 the brightness, 1 the darkest channel of a colour image): the one it was
+    /// found on, then, in the session, the one where its ink stands out most.
     pub view: usize,
 }
 
@@ -60,8 +60,8 @@ pub(super) const MIN_LETTERS: usize = 3;
 
 /// Finds the text lines of the image seen through `views` (images of one size: the
 /// brightness, and for a colour image its darkest channel), most letters first, at most
-/// `opts.max_lines`. A line found on several views is kept once, from the view where it has
-/// the most letters (the first on a tie).
+/// `opts.max_lines`. A line found on several views is kept once, as the first view found it
+/// (the session then cuts it from the view where its ink stands out most).
 pub fn detect(views: &[&GrayImage], opts: &OcrOptions) -> Vec<Line> {
     let mut lines = Vec::new();
     for (view, gray) in views.iter().enumerate() {
