@@ -34,8 +34,10 @@
 //! 3. `digits`: lines with at least [`OcrOptions::min_phone_digits`] digit-like characters,
 //!    whitelist `+0123456789()- `.
 //! 4. `latin-recheck`, `digits-recheck` (when [`OcrOptions::recheck`]): lines whose handle
-//!    resp. phone the vote has not settled, read again from crops prepared at another scale;
-//!    a handle only one crop read is re-checked even when the engine was sure of it.
+//!    resp. phone the vote has not settled, read again from crops prepared at another scale
+//!    (phones with 1.5 letter heights of margin left and right, for a first or last digit
+//!    the line detection left out); a handle only one crop read is re-checked even when the
+//!    engine was sure of it.
 //! 5. `latin-third`, `digits-third` (when [`OcrOptions::recheck`]): lines with a handle resp.
 //!    phone read but still not agreed on, read from crops at a third scale to break the tie.
 //!
@@ -456,11 +458,16 @@ impl Session {
                     } else {
                         prep::crop_line_alt
                     };
+                    let side = if matches!(pass, Pass::DigitsRecheck | Pass::DigitsThird) {
+                        prep::WIDE_SIDE_MARGIN
+                    } else {
+                        prep::SIDE_MARGIN
+                    };
                     let alt: Vec<GrayImage> = (0..self.lines.len())
                         .map(|i| {
                             if selected.contains(&i) {
                                 let line = &self.lines[i];
-                                prepare(&self.views[line.view], line, self.opts.letter_px)
+                                prepare(&self.views[line.view], line, self.opts.letter_px, side)
                             } else {
                                 GrayImage::new(1, 1)
                             }
