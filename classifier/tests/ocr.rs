@@ -181,6 +181,29 @@ fn session_runs_general_then_latin_then_digits_and_chooses() {
     assert!(r.text.contains("@snow_shop"), "{}", r.text);
 }
 
+/// A session on [`ring_word`] driven by scripted engine answers: the general pass reads
+/// `general`, then each `(pass, confidence, text)` in turn must be the next job asked for and
+/// gets that one-line answer; no further job is asked for. Returns the result and the jobs.
+fn scripted(
+    general: (f32, &str),
+    answers: &[(Pass, f32, &str)],
+) -> (ocr::OcrResult, Vec<ocr::Job>) {
+    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
+    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::General));
+    s.feed(one_line(general.0, general.1));
+    let mut jobs = Vec::new();
+    for &(pass, conf, text) in answers {
+        let job = s
+            .next_job()
+            .unwrap_or_else(|| panic!("no job, expected {pass:?}"));
+        assert_eq!(job.pass, pass);
+        jobs.push(job);
+        s.feed(one_line(conf, text));
+    }
+    assert!(s.next_job().is_none());
+    (s.finish(), jobs)
+}
+
 #[test]
 fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
@@ -195,17 +218,12 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     // different one; the third look agrees with the first, but the engine doubts it. Nothing
     // is confirmed: all are candidates, none is reported.
     let disagree = |third_conf: f32| {
-        let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
-        s.next_job();
-        s.feed(one_line(88.0, "Пиши zakazstar"));
-        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::Latin));
-        s.feed(one_line(64.0, "@zakazstar116"));
-        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
-        s.feed(one_line(71.0, "@zakazstarl16"));
-        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinThird));
-        s.feed(one_line(third_conf, "@zakazstar116"));
-        assert!(s.next_job().is_none());
-        s.finish()
+        let answers = [
+            (Pass::Latin, 64.0, "@zakazstar116"),
+            (Pass::LatinRecheck, 71.0, "@zakazstarl16"),
+            (Pass::LatinThird, third_conf, "@zakazstar116"),
+        ];
+        scripted((88.0, "Пиши zakazstar"), &answers).0
     };
     let r = disagree(10.0);
     assert!(r.indicators.is_empty(), "{:?}", r.indicators);
@@ -255,33 +273,29 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
 fn a_sure_handle_of_one_crop_is_rechecked_and_a_rival_reading_contests_it() {
     // The Latin pass is sure of `@zakazstarl16` (an `l` for a `1`); the recheck still runs on
     // the line, reads `@zakazstar116`, and the two differ: the third look decides.
-    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
-    s.next_job();
-    s.feed(one_line(88.0, "Пиши zakazstar"));
-    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::Latin));
-    s.feed(one_line(96.0, "@zakazstarl16"));
-    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
-    s.feed(one_line(71.0, "@zakazstar116"));
-    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinThird));
-    s.feed(one_line(64.0, "@zakazstar116"));
-    assert!(s.next_job().is_none());
-    let got: Vec<(String, usize)> = s
-        .finish()
+    let (r, _) = scripted(
+        (88.0, "Пиши zakazstar"),
+        &[
+            (Pass::Latin, 96.0, "@zakazstarl16"),
+            (Pass::LatinRecheck, 71.0, "@zakazstar116"),
+            (Pass::LatinThird, 64.0, "@zakazstar116"),
+        ],
+    );
+    let got: Vec<(String, usize)> = r
         .indicators
         .iter()
         .map(|f| (f.indicator.value.clone(), f.votes))
         .collect();
     assert_eq!(got, [("@zakazstar116".to_string(), 2)]);
     // A recheck that agrees settles it at once: no third look.
-    let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
-    s.next_job();
-    s.feed(one_line(88.0, "Пиши zakazstar"));
-    s.next_job();
-    s.feed(one_line(96.0, "@zakazstar116"));
-    assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::LatinRecheck));
-    s.feed(one_line(70.0, "@zakazstar116"));
-    assert!(s.next_job().is_none());
-    assert_eq!(s.finish().indicators.len(), 1);
+    let (r, _) = scripted(
+        (88.0, "Пиши zakazstar"),
+        &[
+            (Pass::Latin, 96.0, "@zakazstar116"),
+            (Pass::LatinRecheck, 70.0, "@zakazstar116"),
+        ],
+    );
+    assert_eq!(r.indicators.len(), 1);
 }
 
 #[test]
@@ -290,20 +304,17 @@ fn a_phone_the_first_two_crops_read_differently_gets_a_third_look() {
     // the third look, with a digit whitelist, agrees with the first: reported with two votes.
     // A third look the engine doubts settles nothing.
     let run = |third_conf: f32| {
-        let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
-        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::General));
-        s.feed(one_line(70.0, "Звони +7 (700) 189-52-57"));
-        let job = s.next_job().expect("digit pass");
-        assert_eq!(job.pass, Pass::Digits);
-        s.feed(one_line(75.0, "+7 (700) 189-52-57"));
-        assert_eq!(s.next_job().map(|j| j.pass), Some(Pass::DigitsRecheck));
-        s.feed(one_line(43.0, "+7 (700) 189-52-87"));
-        let job = s.next_job().expect("third look");
-        assert_eq!(job.pass, Pass::DigitsThird);
-        assert_eq!(job.whitelist, Some(kuzet_classifier::ocr::DIGIT_WHITELIST));
-        s.feed(one_line(third_conf, "+7 (700) 189-52-57"));
-        assert!(s.next_job().is_none());
-        s.finish()
+        let answers = [
+            (Pass::Digits, 75.0, "+7 (700) 189-52-57"),
+            (Pass::DigitsRecheck, 43.0, "+7 (700) 189-52-87"),
+            (Pass::DigitsThird, third_conf, "+7 (700) 189-52-57"),
+        ];
+        let (r, jobs) = scripted((70.0, "Звони +7 (700) 189-52-57"), &answers);
+        assert_eq!(
+            jobs[2].whitelist,
+            Some(kuzet_classifier::ocr::DIGIT_WHITELIST)
+        );
+        r
     };
     let r = run(60.0);
     let got: Vec<(&str, Pass, usize)> = r
