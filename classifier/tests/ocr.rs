@@ -299,6 +299,25 @@ fn a_sure_handle_of_one_crop_is_rechecked_and_a_rival_reading_contests_it() {
 }
 
 #[test]
+fn a_line_the_general_pass_read_nothing_on_gets_the_latin_pass() {
+    // The all-language reading gives nothing for a line that passed the letter checks; the
+    // Latin pass reads a handle there and the recheck confirms it.
+    let (r, _) = scripted(
+        (0.0, ""),
+        &[
+            (Pass::Latin, 80.0, "@dropmoon"),
+            (Pass::LatinRecheck, 75.0, "@dropmoon"),
+        ],
+    );
+    let got: Vec<(&str, usize)> = r
+        .indicators
+        .iter()
+        .map(|f| (f.indicator.value.as_str(), f.votes))
+        .collect();
+    assert_eq!(got, [("@dropmoon", 2)]);
+}
+
+#[test]
 fn a_phone_the_first_two_crops_read_differently_gets_a_third_look() {
     // The first crop reads one number (general and digit pass: one view), the recheck another;
     // the third look, with a digit whitelist, agrees with the first: reported with two votes.

@@ -30,7 +30,9 @@
 //! 2. `latin`: lines whose general reading hints at a Telegram handle or link (`@`, look-alike
 //!    of `@`, `t.me`, mixed scripts in a word, Cyrillic letters mixed with digits, a word
 //!    starting with a misread `@` such as `Ф`, `Ө`, `(` followed by Latin look-alikes, an `@`
-//!    in a word the engine doubted), English only, whitelist of handle characters.
+//!    in a word the engine doubted), and lines the general pass read nothing on at all (a
+//!    line that passed the letter checks but defeated the all-language reading: blurred
+//!    Latin handles); English only, whitelist of handle characters.
 //! 3. `digits`: lines with at least [`OcrOptions::min_phone_digits`] digit-like characters,
 //!    whitelist `+0123456789()- `.
 //! 4. `latin-recheck`, `digits-recheck` (when [`OcrOptions::recheck`]): lines whose handle
@@ -422,10 +424,13 @@ impl Session {
             let selected: Vec<usize> = match pass {
                 Pass::General => (0..self.crops.len()).collect(),
                 // Lines whose general reading hints at a handle, and those where the engine
-                // saw an `@` in a word it doubted (`@БМО\МИ5ТАВВОТ'`, confidence 19).
-                Pass::Latin => {
-                    self.select(|g, i| post::hints_handle(&g.text(i)) || g.seen(i).contains('@'))
-                }
+                // saw an `@` in a word it doubted (`@БМО\МИ5ТАВВОТ'`, confidence 19), and
+                // those it read nothing on at all.
+                Pass::Latin => self.select(|g, i| {
+                    post::hints_handle(&g.text(i))
+                        || g.seen(i).contains('@')
+                        || g.seen(i).trim().is_empty()
+                }),
                 Pass::Digits => {
                     let min = self.opts.min_phone_digits;
                     self.select(|g, i| post::digit_like(&g.text(i)) >= min)
