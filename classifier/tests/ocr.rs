@@ -204,6 +204,14 @@ fn scripted(
     (s.finish(), jobs)
 }
 
+/// The reported indicators' values with their votes.
+fn votes(r: &ocr::OcrResult) -> Vec<(&str, usize)> {
+    r.indicators
+        .iter()
+        .map(|f| (f.indicator.value.as_str(), f.votes))
+        .collect()
+}
+
 #[test]
 fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     let mut s = Session::from_gray(&ring_word(8, 0.0), &OcrOptions::default());
@@ -242,12 +250,7 @@ fn a_reading_only_one_pass_made_and_the_engine_doubted_is_dropped() {
     );
     // A third look the engine does not doubt breaks the tie: two crops of three agree.
     let r = disagree(55.0);
-    let got: Vec<(&str, usize)> = r
-        .indicators
-        .iter()
-        .map(|f| (f.indicator.value.as_str(), f.votes))
-        .collect();
-    assert_eq!(got, [("@zakazstar116", 2)]);
+    assert_eq!(votes(&r), [("@zakazstar116", 2)]);
 
     // Without the recheck and with a sure engine, the Latin pass alone is enough.
     let opts = OcrOptions {
@@ -281,12 +284,7 @@ fn a_sure_handle_of_one_crop_is_rechecked_and_a_rival_reading_contests_it() {
             (Pass::LatinThird, 64.0, "@zakazstar116"),
         ],
     );
-    let got: Vec<(String, usize)> = r
-        .indicators
-        .iter()
-        .map(|f| (f.indicator.value.clone(), f.votes))
-        .collect();
-    assert_eq!(got, [("@zakazstar116".to_string(), 2)]);
+    assert_eq!(votes(&r), [("@zakazstar116", 2)]);
     // A recheck that agrees settles it at once: no third look.
     let (r, _) = scripted(
         (88.0, "Пиши zakazstar"),
@@ -309,12 +307,7 @@ fn a_line_the_general_pass_read_nothing_on_gets_the_latin_pass() {
             (Pass::LatinRecheck, 75.0, "@dropmoon"),
         ],
     );
-    let got: Vec<(&str, usize)> = r
-        .indicators
-        .iter()
-        .map(|f| (f.indicator.value.as_str(), f.votes))
-        .collect();
-    assert_eq!(got, [("@dropmoon", 2)]);
+    assert_eq!(votes(&r), [("@dropmoon", 2)]);
 }
 
 #[test]
