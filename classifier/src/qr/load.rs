@@ -146,6 +146,10 @@ fn decode(
     Ok((img, orientation))
 }
 
+/// `img` as 8-bit gray with the sRGB luma weights `image` uses (0.2126, 0.7152, 0.0722; alpha
+/// ignored, as `image` ignores it), in integer arithmetic for the common 8-bit RGB and RGBA
+/// layouts (`image` converts through `f32`, 5 % of the QR pipeline's time); other layouts
+/// through `image`.
 fn to_gray(img: image::DynamicImage) -> GrayImage {
     fn luma<const N: usize>(w: u32, h: u32, raw: &[u8]) -> GrayImage {
         let px = raw
@@ -211,8 +215,6 @@ fn header_error(e: image::ImageError, limits: &Limits) -> QrError {
 mod tests {
     use super::*;
 
-    /// The integer conversion gives `image`'s gray levels: equal on grays, within one level
-    /// (where `image`'s `f32` path rounds a tie the other way) anywhere else.
     #[test]
     fn darkest_channel_only_for_colour_images() {
         // Grey with a red patch of 1 % of the pixels: each pixel's least channel.
@@ -223,10 +225,13 @@ mod tests {
                 image::Rgb([128, 130, 127])
             }
         });
-        let mut bytes = Vec::new();
-        image::DynamicImage::ImageRgb8(rgb.clone())
-            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
-            .expect("png");
+        let png = |img: image::DynamicImage| {
+            let mut bytes = Vec::new();
+            img.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+                .expect("png");
+            bytes
+        };
+        let bytes = png(image::DynamicImage::ImageRgb8(rgb.clone()));
         let (gray, darkest) = load_gray_and_darkest(&bytes, &Limits::default()).expect("load");
         let darkest = darkest.expect("a colour image has a darkest channel");
         assert_eq!(darkest.get_pixel(5, 5).0[0], 40);
@@ -234,13 +239,13 @@ mod tests {
         assert_eq!(gray, load_gray(&bytes, &Limits::default()).expect("gray"));
         // No pixel coloured: the brightness says it all.
         let grey = image::DynamicImage::ImageRgb8(rgb).to_luma8();
-        let mut bytes = Vec::new();
-        grey.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
-            .expect("png");
+        let bytes = png(image::DynamicImage::ImageLuma8(grey));
         let (_, darkest) = load_gray_and_darkest(&bytes, &Limits::default()).expect("load");
         assert!(darkest.is_none());
     }
 
+    /// The integer conversion gives `image`'s gray levels: equal on grays, within one level
+    /// (where `image`'s `f32` path rounds a tie the other way) anywhere else.
     #[test]
     fn to_gray_matches_image_within_one_level() {
         let (w, h) = (97u32, 61u32);
