@@ -50,9 +50,13 @@
 //! doubt nearly matches it (`@topc_rystal_bot` sure beside `@topcrystal_bot` at 89: the line
 //! gets the recheck instead).
 //! A handle that another reading of the same line continues (`@dropstar` beside
-//! `@dropstarbot`) is not reported: it was most likely cut short (unless that longer reading
-//! is a doubted one of one crop). A third-look reading counts only when the engine did not
-//! doubt it.
+//! `@dropstarbot`, or `@mix_v` beside `@mixvip`: underscores aside) is not reported: it was
+//! most likely cut short (unless that longer reading is a doubted one of one crop). Readings
+//! that lost an underscore another crop's sure reading has (`@dropfast` beside `@drop_fast`
+//! at 92) vote for that one: the engine drops the thin stroke, it does not invent it. A
+//! third-look reading counts only when the engine did not doubt it, or, for a phone, when
+//! it agrees with a reading of another crop the engine did not doubt.
+//! In a handle, `o`, `l`, `i` after its last digits are digits (`@starwhite4o` → `@starwhite40`).
 //! The passes on the same crop count as one vote: Tesseract gives a word the same reading and
 //! confidence with or without the whitelist. Everything read is kept in
 //! [`OcrResult::candidates`].

@@ -376,6 +376,7 @@ pub fn fix_handles(text: &str) -> String {
                         chars.next();
                     }
                 }
+                digit_tail(&mut m);
                 out.push('@');
                 out.push_str(&m);
             }
@@ -386,6 +387,39 @@ pub fn fix_handles(text: &str) -> String {
         }
     }
     out
+}
+
+/// Letters that end a handle after a digit are digits the engine misread when they look like
+/// one (`o`, `l`, `i`) and the real digits of that tail are at least as many: `@starwhite4o` →
+/// `@starwhite40`, `@moon_drop9l` → `@moon_drop91` (the Latin whitelist lets the engine choose
+/// a letter where the line's other numbers say digit). `@top1oil` and `@silo12` keep theirs.
+fn digit_tail(handle: &mut String) {
+    let lookalike = |c: char| matches!(c, 'o' | 'l' | 'i');
+    let chars: Vec<char> = handle.chars().collect();
+    let run = chars
+        .iter()
+        .rev()
+        .take_while(|&&c| c.is_ascii_digit() || lookalike(c))
+        .count();
+    let tail = &chars[chars.len() - run..];
+    let Some(first) = tail.iter().position(char::is_ascii_digit) else {
+        return;
+    };
+    let tail = &tail[first..];
+    let digits = tail.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits * 2 < tail.len() {
+        return;
+    }
+    let head: String = chars[..chars.len() - tail.len()].iter().collect();
+    let fixed: String = tail
+        .iter()
+        .map(|&c| match c {
+            'o' => '0',
+            'l' | 'i' => '1',
+            d => d,
+        })
+        .collect();
+    *handle = head + &fixed;
 }
 
 /// Repairs phone numbers: in a run of digits, look-alikes, spaces and `+-()` that holds at
@@ -574,12 +608,23 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
     for line in lines {
         // The third look only breaks a tie between the first two; a reading of it the engine
         // doubts breaks nothing (two doubted readings agree on a cut-off `@kz_g` now and then).
+        // A doubted third look at a phone still counts beside a reading of the same number on
+        // another crop that the engine did not doubt: a phone is read only whole, all eleven
+        // digits, so two crops agreeing on one is no cut-off. (For handles it let a doubted
+        // `@tripp_kladgo` agree with another barely above the doubt.)
         let here: Vec<&Candidate> = cands
             .iter()
             .filter(|c| {
                 c.line == line
                     && (!matches!(c.pass, Pass::LatinThird | Pass::DigitsThird)
-                        || c.conf >= doubt_conf)
+                        || c.conf >= doubt_conf
+                        || c.pass == Pass::DigitsThird
+                            && cands.iter().any(|o| {
+                                o.line == line
+                                    && view(o.pass) != view(c.pass)
+                                    && o.indicator == c.indicator
+                                    && o.conf >= doubt_conf
+                            }))
             })
             .collect();
         for c in &here {
@@ -614,6 +659,38 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
                     None => values.push((&c.indicator, vec![c.pass], c.conf)),
                 }
             }
+            // An underscore the engine was sure of on one crop and lost on another
+            // (`@drop_fast` at 92 beside `@dropfast` on two other crops): the readings without
+            // it vote for the one with it. Dropping a thin stroke on the baseline is the
+            // common misreading; inventing one the engine is sure of is not.
+            let lost: Vec<(usize, usize)> = (0..values.len())
+                .filter_map(|i| {
+                    let v = &values[i];
+                    let t = values.iter().position(|w| {
+                        is_telegram(w.0.kind)
+                            && w.2 >= sure_conf
+                            && underscores(&w.0.value) > underscores(&v.0.value)
+                            && skeleton(&w.0.value) == skeleton(&v.0.value)
+                            && v.1.iter().any(|&p| w.1.iter().all(|&q| view(q) != view(p)))
+                    })?;
+                    Some((i, t))
+                })
+                .collect();
+            for &(i, t) in &lost {
+                let passes = values[i].1.clone();
+                for p in passes {
+                    if !values[t].1.contains(&p) {
+                        values[t].1.push(p);
+                    }
+                }
+            }
+            let merged: Vec<usize> = lost.iter().map(|&(i, _)| i).collect();
+            let values: Vec<_> = values
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !merged.contains(i))
+                .map(|(_, v)| v)
+                .collect();
             let agreed: Vec<_> = values.iter().filter(|v| views(&v.1) >= 2).collect();
             let chosen: Vec<_> = if agreed.is_empty() {
                 let sure: Vec<_> = values.iter().filter(|v| v.2 >= sure_conf).collect();
@@ -626,8 +703,8 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
                     values.iter().any(|w| {
                         w.0 != v.0
                             && w.2 >= doubt_conf
-                            && near(&w.0.value, &v.0.value)
-                            && !v.0.value.starts_with(&w.0.value)
+                            && near(&skeleton(&w.0.value), &skeleton(&v.0.value))
+                            && !cut_from(&v.0.value, &w.0.value)
                     })
                 };
                 let sure: Vec<_> = sure.into_iter().filter(|v| !contested(v)).collect();
@@ -648,9 +725,7 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
             let cut_short = |ind: &Indicator| {
                 is_telegram(ind.kind)
                     && values.iter().any(|w| {
-                        w.0.value.len() > ind.value.len()
-                            && w.0.value.starts_with(&ind.value)
-                            && (views(&w.1) >= 2 || w.2 >= doubt_conf)
+                        cut_from(&w.0.value, &ind.value) && (views(&w.1) >= 2 || w.2 >= doubt_conf)
                     })
             };
             for (ind, passes, conf) in chosen {
@@ -673,6 +748,22 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
         }
     }
     found
+}
+
+/// A value without its underscores: what is left when the engine loses or misplaces them
+/// (`@mix_v` cut short from `@mixvip`, `@dropfast` for `@drop_fast`).
+fn skeleton(value: &str) -> String {
+    value.replace('_', "")
+}
+
+/// `short` is `long` cut short (underscores aside): `@mix_v` of `@mixvip`.
+fn cut_from(long: &str, short: &str) -> bool {
+    let (long, short) = (skeleton(long), skeleton(short));
+    long.len() > short.len() && long.starts_with(&short)
+}
+
+fn underscores(value: &str) -> usize {
+    value.matches('_').count()
 }
 
 /// Two values are readings of the same thing: at most a third of the longer one's characters
@@ -759,6 +850,18 @@ mod tests {
         assert_eq!(fix_handles("@STUFF _STORE18"), "@stuff_store18");
         assert_eq!(fix_handles("@stuff_ store18"), "@stuff_store18");
         assert_eq!(fix_handles("@stuff store18"), "@stuff_store18");
+    }
+
+    #[test]
+    fn digit_look_alikes_after_a_handles_last_digits_become_digits() {
+        assert_eq!(fix_handles("@starwhite4o"), "@starwhite40");
+        assert_eq!(fix_handles("@moon_drop9l"), "@moon_drop91");
+        assert_eq!(fix_handles("@x1o1"), "@x101");
+        // More look-alikes than digits, or none after a digit: words, left alone.
+        assert_eq!(fix_handles("@top1oil"), "@top1oil");
+        assert_eq!(fix_handles("@silo12"), "@silo12");
+        assert_eq!(fix_handles("@mix_oil"), "@mix_oil");
+        assert_eq!(fix_handles("@drop9li"), "@drop9li");
     }
 
     #[test]
@@ -979,6 +1082,55 @@ mod tests {
             let got = reported(&[(Pass::General, &g), (Pass::Latin, &l)]);
             assert_eq!(got.len(), want, "general at {general}: {got:?}");
         }
+    }
+
+    #[test]
+    fn an_underscore_one_crop_was_sure_of_outvotes_crops_that_lost_it() {
+        let r = one("@dropfast", 92.6);
+        let t = one("@dropfast", 92.8);
+        let sure = one("@drop_fast", 91.6);
+        assert_eq!(
+            reported(&[
+                (Pass::General, &sure),
+                (Pass::LatinRecheck, &r),
+                (Pass::LatinThird, &t)
+            ]),
+            vec![("@drop_fast".to_string(), Pass::LatinRecheck, 3)]
+        );
+        // An underscore the engine was not sure of does not outvote two crops.
+        let unsure = one("@drop_fast", 70.0);
+        assert_eq!(
+            reported(&[
+                (Pass::General, &unsure),
+                (Pass::LatinRecheck, &r),
+                (Pass::LatinThird, &t)
+            ]),
+            vec![("@dropfast".to_string(), Pass::LatinRecheck, 2)]
+        );
+    }
+
+    #[test]
+    fn a_handle_cut_short_at_an_underscore_is_not_reported() {
+        // `@mix_v` sure on the first crop, `@mixvip` on the other: the rest of `@mix_vip`
+        // was lost on the first.
+        let l = one("@mix_v", 91.6);
+        let r = one("@mixvip", 51.1);
+        assert!(reported(&[(Pass::Latin, &l), (Pass::LatinRecheck, &r)]).is_empty());
+    }
+
+    #[test]
+    fn a_doubted_third_look_at_a_phone_counts_beside_an_undoubted_reading() {
+        let third = one("+77752460447", 7.9);
+        let g = one("+77752460447", 55.1);
+        assert_eq!(
+            reported(&[(Pass::General, &g), (Pass::DigitsThird, &third)]),
+            vec![("+77752460447".to_string(), Pass::DigitsThird, 2)]
+        );
+        // Two doubted readings break no tie, nor does a doubted third look at a handle.
+        let g = one("+77752460447", 5.8);
+        assert!(reported(&[(Pass::General, &g), (Pass::DigitsThird, &third)]).is_empty());
+        let (r, t) = (one("@tripp_kladgo", 22.7), one("@tripp_kladgo", 13.3));
+        assert!(reported(&[(Pass::LatinRecheck, &r), (Pass::LatinThird, &t)]).is_empty());
     }
 
     #[test]
