@@ -6,8 +6,12 @@
 //! - `regions`: text-line detection on a small copy of each view (the brightness; for a
 //!   colour photo also its darkest channel, where red or blue ink on grey stands out): local
 //!   threshold in both polarities, connected components, character-like filtering, chaining
-//!   into lines, lines that continue each other on one band joined, skew per line.
-//!   An image with no line is skipped as text-free before any OCR runs.
+//!   into lines, lines that continue each other on one band joined, skew per line; again on
+//!   a copy at half that size for letters too big for the threshold's window.
+//!   An image with no line is skipped as text-free before any OCR runs. Where a line is
+//!   found in both polarities (big dark letters: the light gaps between them chain too), the
+//!   one with half again as many letters is the text, or with about as many, the polarity of
+//!   the minority of the pixels around them.
 //! - `prep`: each line cropped from the full image (the view where its ink stands out most
 //!   from the background, by Otsu's separation), deskewed, scaled to a fixed letter height,
 //!   freed of the background's light and shade (stains, shadows: the crop less its grey-level
@@ -365,8 +369,9 @@ impl Session {
             max_lines: opts.max_lines.saturating_mul(2),
             ..opts.clone()
         };
-        let mut lines = Vec::new();
+        let mut lines: Vec<Line> = Vec::new();
         let mut crops = Vec::new();
+        let mut letters = Vec::new();
         let refs: Vec<&GrayImage> = views.iter().collect();
         for mut l in regions::detect(&refs, &detect_opts) {
             if lines.len() >= opts.max_lines {
@@ -384,9 +389,21 @@ impl Session {
                     }
                 }
             }
-            if p.letters >= regions::MIN_LETTERS {
-                lines.push(l);
-                crops.push(p.image);
+            if p.letters < regions::MIN_LETTERS {
+                continue;
+            }
+            // The same place seen as dark and as light letters: the text and the gaps between
+            // its letters (as many as the letters, one more or less), or an outline's two
+            // edges. Far more letters on one side tell the text; about as many, the
+            // polarity of the minority of the pixels.
+            match regions::twin(&lines, &l) {
+                Some(k) if !l_is_text(&lines[k], &l, &views[l.view]) => {}
+                Some(k) => (lines[k], crops[k], letters[k]) = (l, p.image, p.letters),
+                None => {
+                    lines.push(l);
+                    crops.push(p.image);
+                    letters.push(p.letters);
+                }
             }
         }
         Session {
@@ -614,6 +631,17 @@ impl Session {
             pass_errors: self.pass_errors,
         }
     }
+}
+
+/// Of two twin lines (one place seen in both polarities, `k` kept so far), whether `l` is the
+/// text: it has half again as many letters as `k`, or about as many and its polarity is that
+/// of the minority of the pixels around them.
+fn l_is_text(k: &Line, l: &Line, view: &GrayImage) -> bool {
+    let (a, b) = (k.letters as f32, l.letters as f32);
+    if a.max(b) >= 1.5 * a.min(b) {
+        return b > a;
+    }
+    l.light_text == regions::light_is_minority(view, k.bbox, k.letter_h)
 }
 
 /// The baseline's indicators: plain text from [`plain_job`] through the page-text extractor,

@@ -4,7 +4,9 @@
 //! On a copy scaled to at most `detect_max_dim`: a local threshold (mean ± k·deviation over a
 //! window, from integral images) in both polarities, connected components, a filter for
 //! letter-like blobs (size, aspect, ink fill), then chaining of blobs of similar height that sit
-//! side by side into lines. Linear in the pixels, plus `O(blobs × neighbours)` for chaining.
+//! side by side into lines; the same again on a copy at half that size, for letters too big
+//! for the first copy's threshold window (lines it adds where the first found none). Linear
+//! in the pixels, plus `O(blobs × neighbours)` for chaining.
 
 use image::GrayImage;
 use image::imageops;
@@ -67,13 +69,19 @@ pub fn detect(views: &[&GrayImage], opts: &OcrOptions) -> Vec<Line> {
     for (view, gray) in views.iter().enumerate() {
         detect_view(gray, view, opts, &mut lines);
     }
-    // The same letters seen in both polarities (outlines) or twice: keep the stronger line;
+    // The same letters seen twice (at both levels of the pyramid): keep the stronger line;
     // seen on two views: keep the first view's (the brightness shows what the darkest
-    // channel adds only where it adds a line).
+    // channel adds only where it adds a line). Lines of opposite polarity on one place are
+    // both kept: one is the letters, the other often the gaps between them (lighter than
+    // their surroundings among big dark letters), and only their crops tell which is which
+    // ([`twin`]).
     lines.sort_by_key(|l| (l.view, std::cmp::Reverse(l.letters)));
     let mut kept: Vec<Line> = Vec::new();
     for l in lines {
-        if kept.iter().all(|k| overlap(k.bbox, l.bbox) < 0.5) {
+        if kept
+            .iter()
+            .all(|k| overlap(k.bbox, l.bbox) < 0.5 || k.light_text != l.light_text)
+        {
             kept.push(l);
         }
     }
@@ -97,14 +105,49 @@ fn detect_view(gray: &GrayImage, view: usize, opts: &OcrOptions, lines: &mut Vec
     } else {
         (gray.clone(), 1.0)
     };
+    // A second level at half the size for large letters: the threshold's window (1/8 of the
+    // shorter side) is then about as high as a big bold letter, whose strokes fill so much
+    // of it that they fall apart in the threshold at the first level. Only letters too big
+    // for the first level's window are taken from it.
+    let half = crate::pixels::thumbnail(
+        &small,
+        (small.width() / 2).max(1),
+        (small.height() / 2).max(1),
+    );
+    let min_big = window_radius(small.width(), small.height()) / 2;
+    let mut first = Vec::new();
+    detect_level(&small, scale, 0, (w, h), view, &mut first);
+    let mut second = Vec::new();
+    detect_level(&half, scale / 2.0, min_big, (w, h), view, &mut second);
+    // The second level adds only what the first did not see: where both found a line, the
+    // first level's box and letter height are the finer ones.
+    second.retain(|l| {
+        first
+            .iter()
+            .all(|k| k.light_text != l.light_text || overlap(k.bbox, l.bbox) < 0.5)
+    });
+    lines.extend(first);
+    lines.extend(second);
+}
+
+/// The lines of one level of the pyramid (`small`, the input scaled by `scale`), with letters
+/// at least `min_h` high there, in input coordinates (`w`×`h`).
+fn detect_level(
+    small: &GrayImage,
+    scale: f64,
+    min_h: u32,
+    (w, h): (u32, u32),
+    view: usize,
+    lines: &mut Vec<Line>,
+) {
     // Smoothing first: pixel noise must not form letter-sized clusters in the threshold.
-    let small = imageops::fast_blur(&small, 1.0);
+    let small = imageops::fast_blur(small, 1.0);
     for light in [false, true] {
         let bits = threshold(&small, light);
         let blobs = components(&bits, small.width() as usize, small.height() as usize);
         let letters: Vec<Blob> = blobs
             .into_iter()
-            .filter(|b| letter_like(b, small.height()))
+            .filter(|b| b.h() >= min_h && letter_like(b, small.height()))
             .collect();
         for mut l in merge_adjacent(chain(&letters, light)) {
             let inv = 1.0 / scale;
@@ -122,6 +165,37 @@ fn detect_view(gray: &GrayImage, view: usize, opts: &OcrOptions, lines: &mut Vec
             lines.push(l);
         }
     }
+}
+
+/// The line of `lines` that `line` is the opposite-polarity twin of: the same place seen
+/// as dark letters and as light ones.
+pub fn twin(lines: &[Line], line: &Line) -> Option<usize> {
+    lines
+        .iter()
+        .position(|k| k.light_text != line.light_text && overlap(k.bbox, line.bbox) >= 0.5)
+}
+
+/// Whether the letters in `bbox` of `gray` (about `letter_h` high) are lighter than their
+/// background: text covers less of a line's box, with a margin of background around it, than
+/// the background does, so the minority side of Otsu's threshold is the ink. Decides between
+/// twins ([`twin`]): among big dark letters, the gaps between them are lighter than the
+/// surroundings too and chain into a line of light "letters" as long as the real one.
+pub fn light_is_minority(gray: &GrayImage, bbox: (u32, u32, u32, u32), letter_h: f32) -> bool {
+    let (x, y, w, h) = bbox;
+    let m = (letter_h * 0.3) as u32;
+    let (x0, y0) = (x.saturating_sub(m), y.saturating_sub(m));
+    let x1 = (x + w + m).min(gray.width());
+    let y1 = (y + h + m).min(gray.height());
+    if x1 <= x0 || y1 <= y0 {
+        return false;
+    }
+    let px: Vec<u8> = (y0..y1)
+        .flat_map(|yy| (x0..x1).map(move |xx| (xx, yy)))
+        .map(|(xx, yy)| gray.get_pixel(xx, yy).0[0])
+        .collect();
+    let t = crate::pixels::otsu(&px);
+    let light = px.iter().filter(|&&p| p > t).count();
+    light * 2 < px.len()
 }
 
 /// Intersection over the smaller box's area.
@@ -143,7 +217,7 @@ fn overlap(a: (u32, u32, u32, u32), b: (u32, u32, u32, u32)) -> f64 {
 fn threshold(img: &GrayImage, light: bool) -> Vec<u8> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let px = img.as_raw();
-    let r = (w.min(h) / 16).max(6);
+    let r = window_radius(w as u32, h as u32) as usize;
     let stats = crate::pixels::WindowStats::new(px, w, h);
     let mut out = vec![0u8; w * h];
     for y in 0..h {
@@ -162,6 +236,11 @@ fn threshold(img: &GrayImage, light: bool) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Half the side of [`threshold`]'s window on a `w`×`h` image.
+fn window_radius(w: u32, h: u32) -> u32 {
+    (w.min(h) / 16).max(6)
 }
 
 /// 8-connected components of the set pixels (at most [`MAX_BLOBS`]).
@@ -471,6 +550,42 @@ mod tests {
     }
 
     #[test]
+    fn the_minority_of_a_lines_pixels_is_its_ink() {
+        // Bold dark bars 40 px high, 10 px apart, on a light wall: the light gaps between them
+        // are no text.
+        let mut g = GrayImage::from_pixel(400, 200, image::Luma([190]));
+        for k in 0..8 {
+            for y in 80..120 {
+                for x in 20 + k * 45..55 + k * 45 {
+                    g.put_pixel(x, y, image::Luma([40]));
+                }
+            }
+        }
+        let bbox = (20, 80, 350, 40);
+        assert!(!light_is_minority(&g, bbox, 40.0));
+        image::imageops::invert(&mut g);
+        assert!(light_is_minority(&g, bbox, 40.0));
+        // Twins: a line and another of the other polarity on the same place.
+        let dark = line(20, 350, 80, 40.0, 8);
+        let gaps = Line {
+            light_text: true,
+            ..line(10, 360, 80, 40.0, 9)
+        };
+        assert_eq!(twin(&[dark.clone()], &gaps), Some(0));
+        assert_eq!(twin(&[dark.clone()], &dark), None);
+        assert_eq!(
+            twin(
+                &[dark],
+                &Line {
+                    bbox: (20, 150, 350, 40),
+                    ..gaps
+                }
+            ),
+            None
+        );
+    }
+
+    #[test]
     fn lines_that_continue_each_other_are_joined() {
         // `@alma_` and `icebot` 24 px apart with letters 20 px high: one line.
         let joined = merge_adjacent(vec![line(130, 100, 52, 20.0, 5), line(10, 96, 50, 20.0, 6)]);
@@ -504,7 +619,12 @@ mod tests {
             }
         }
         let lines = detect(&[&g], &OcrOptions::default());
-        assert_eq!(lines.len(), 1, "{lines:?}");
+        // The rings' insides, lighter than their surroundings, are its light twin (the
+        // session keeps one of the two).
+        assert!(
+            lines[1..].iter().all(|t| twin(&lines[..1], t) == Some(0)),
+            "{lines:?}"
+        );
         let l = &lines[0];
         assert_eq!(l.letters, 5);
         assert!(!l.light_text);
