@@ -56,8 +56,9 @@
 //! A handle that another reading of the same line continues (`@dropstar` beside
 //! `@dropstarbot`, or `@mix_v` beside `@mixvip`: underscores aside) is not reported: it was
 //! most likely cut short (unless that longer reading is a doubted one of one crop). Readings
-//! that lost an underscore another crop's sure reading has (`@dropfast` beside `@drop_fast`
-//! at 92) vote for that one: the engine drops the thin stroke, it does not invent it. A
+//! that lost an underscore that another crop read with confidence 80 or more (`@dropfast`
+//! beside `@drop_fast` at 92) vote for that one, unless that crop was also read without it:
+//! the engine drops the thin stroke far more often than it invents one. A
 //! third-look reading counts only when the engine did not doubt it, or, for a phone, when
 //! it agrees with a reading of another crop the engine did not doubt.
 //! In a handle, `o`, `l`, `i` after its last digits are digits (`@starwhite4o` → `@starwhite40`).
