@@ -297,26 +297,6 @@ fn a_sure_handle_of_one_crop_is_rechecked_and_a_rival_reading_contests_it() {
 }
 
 #[test]
-fn a_handle_two_crops_agree_on_but_read_poorly_gets_the_third_look() {
-    // `@lcetripp` at 50 on the first crop and 44 on the recheck's: a shared misreading is
-    // likely; the third look reads `@icetripp` and vetoes it.
-    let answers = [
-        (Pass::Latin, 50.0, "@lcetripp"),
-        (Pass::LatinRecheck, 44.0, "@lcetripp"),
-        (Pass::LatinThird, 60.0, "@icetripp"),
-    ];
-    let (r, _) = scripted((50.0, "@lcetripp"), &answers);
-    assert!(r.indicators.is_empty(), "{:?}", r.indicators);
-    // Read well on both crops: no third look.
-    let answers = [
-        (Pass::Latin, 92.0, "@icetripp"),
-        (Pass::LatinRecheck, 85.0, "@icetripp"),
-    ];
-    let (r, _) = scripted((92.0, "@icetripp"), &answers);
-    assert_eq!(votes(&r), [("@icetripp", 2)]);
-}
-
-#[test]
 fn a_line_the_general_pass_read_nothing_on_gets_the_latin_pass() {
     // The all-language reading gives nothing for a line that passed the letter checks; the
     // Latin pass reads a handle there and the recheck confirms it.

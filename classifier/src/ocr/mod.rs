@@ -45,10 +45,7 @@
 //!    the line detection left out); a handle only one crop read is re-checked even when the
 //!    engine was sure of it.
 //! 5. `latin-third`, `digits-third` (when [`OcrOptions::recheck`]): lines with a handle resp.
-//!    phone read but still not agreed on, read from crops at a third scale to break the tie;
-//!    also handles that exactly two crops agreed on with confidence below 80
-//!    ([`post::WEAK_AGREEMENT`]): a near but different third reading the engine did not
-//!    doubt vetoes such an agreement (both crops shared a misreading: `@lcetripp`).
+//!    phone read but still not agreed on, read from crops at a third scale to break the tie.
 //!
 //! # Vote
 //! A handle or phone is reported when passes on two differently prepared crops read the same
@@ -465,8 +462,7 @@ impl Session {
                     let min = self.opts.min_phone_digits;
                     self.unsettled(pass, |t| post::digit_like(t) >= min)
                 }
-                // Only lines with a handle read but not agreed on, or agreed on weakly: a
-                // tie-breaker.
+                // Only lines with a handle read but not agreed on: a tie-breaker.
                 Pass::LatinThird | Pass::DigitsThird => self.unsettled(pass, |_| false),
                 Pass::Plain => Vec::new(),
             };
@@ -544,7 +540,6 @@ impl Session {
     /// tuning sets that only made two wrong crops agree against a right one.)
     fn unsettled(&self, pass: Pass, hint: impl Fn(&str) -> bool) -> Vec<usize> {
         let recheck = pass == Pass::LatinRecheck;
-        let third = pass == Pass::LatinThird;
         let f = |k| post::reads_kind(pass, k);
         let found = post::vote(
             &self.candidates,
@@ -560,13 +555,9 @@ impl Session {
                         .iter()
                         .any(|c| c.line == i && f(c.indicator.kind));
                 hinted
-                    && !found.iter().any(|x| {
-                        x.line == i
-                            && f(x.indicator.kind)
-                            && (x.votes >= 2 || !recheck)
-                            && !(third
-                                && post::weak_agreement(x.indicator.kind, x.votes, x.confidence))
-                    })
+                    && !found
+                        .iter()
+                        .any(|x| x.line == i && f(x.indicator.kind) && (x.votes >= 2 || !recheck))
             })
             .collect()
     }

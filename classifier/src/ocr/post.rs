@@ -694,24 +694,7 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
                 .filter(|(i, _)| !merged.contains(i))
                 .map(|(_, v)| v)
                 .collect();
-            // Two crops agreeing on a handle neither was read well on (below
-            // [`WEAK_AGREEMENT`]) may share a misreading (`@lcetripp` at 51 and 44); the
-            // third look is asked, and a near but different reading of it, not doubted,
-            // vetoes them.
-            let vetoed = |v: &&(&Indicator, Vec<Pass>, f32)| {
-                weak_agreement(v.0.kind, views(&v.1), v.2)
-                    && values.iter().any(|w| {
-                        w.0 != v.0
-                            && w.1.contains(&Pass::LatinThird)
-                            && w.2 >= doubt_conf
-                            && near(&skeleton(&w.0.value), &skeleton(&v.0.value))
-                    })
-            };
-            let agreed: Vec<_> = values
-                .iter()
-                .filter(|v| views(&v.1) >= 2)
-                .filter(|v| !vetoed(v))
-                .collect();
+            let agreed: Vec<_> = values.iter().filter(|v| views(&v.1) >= 2).collect();
             let chosen: Vec<_> = if agreed.is_empty() {
                 let sure: Vec<_> = values.iter().filter(|v| v.2 >= sure_conf).collect();
                 // Another reading of one thing that differs (`@store_dream`, `@storedream`;
@@ -768,17 +751,6 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
         }
     }
     found
-}
-
-/// Below this best confidence, a handle two crops (and only two) agree on gets the third look.
-/// On the four tuning sets, 8 of the 32 such agreements were misreadings both crops shared,
-/// against 2 of the 331 read better.
-pub const WEAK_AGREEMENT: f32 = 80.0;
-
-/// A `kind` reading agreed on by `views` crops at best confidence `conf` that the third look
-/// must confirm: a handle of two crops below [`WEAK_AGREEMENT`].
-pub fn weak_agreement(kind: IndicatorKind, views: usize, conf: f32) -> bool {
-    is_telegram(kind) && views == 2 && conf < WEAK_AGREEMENT
 }
 
 /// Least engine confidence in a handle for its underscores to outvote readings of other crops
@@ -1155,43 +1127,6 @@ mod tests {
                 (Pass::LatinRecheck, &again)
             ]),
             vec![("@topcrystal_bot".to_string(), Pass::LatinRecheck, 2)]
-        );
-    }
-
-    #[test]
-    fn a_weak_agreement_the_third_look_contradicts_is_not_reported() {
-        let g = one("@lcetripp", 50.6);
-        let r = one("@lcetripp", 43.6);
-        let third = |v: &str, conf: f32| one(v, conf);
-        let got = |t: &Reading| {
-            reported(&[
-                (Pass::General, &g),
-                (Pass::LatinRecheck, &r),
-                (Pass::LatinThird, t),
-            ])
-        };
-        assert!(got(&third("@icetripp", 60.0)).is_empty());
-        // A third look that agrees, or that the engine doubted, or that is no near reading,
-        // leaves the agreement standing.
-        for (t, votes) in [
-            (third("@lcetripp", 60.0), 3),
-            (third("@icetripp", 10.0), 2),
-            (third("@mixstore", 60.0), 2),
-        ] {
-            assert_eq!(
-                got(&t),
-                vec![("@lcetripp".to_string(), Pass::LatinRecheck, votes)]
-            );
-        }
-        // Two crops that read it well are not questioned.
-        let g = one("@lcetripp", 85.0);
-        assert_eq!(
-            reported(&[
-                (Pass::General, &g),
-                (Pass::LatinRecheck, &r),
-                (Pass::LatinThird, &third("@icetripp", 60.0))
-            ]),
-            vec![("@lcetripp".to_string(), Pass::LatinRecheck, 2)]
         );
     }
 
