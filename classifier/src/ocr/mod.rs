@@ -372,7 +372,6 @@ impl Session {
         };
         let mut lines: Vec<Line> = Vec::new();
         let mut crops = Vec::new();
-        let mut letters = Vec::new();
         let refs: Vec<&GrayImage> = views.iter().collect();
         for mut l in regions::detect(&refs, &detect_opts) {
             if lines.len() >= opts.max_lines {
@@ -398,12 +397,11 @@ impl Session {
             // edges. Far more letters on one side tell the text; about as many, the
             // polarity of the minority of the pixels.
             match regions::twin(&lines, &l) {
-                Some(k) if !l_is_text(&lines[k], &l, &views[l.view]) => {}
-                Some(k) => (lines[k], crops[k], letters[k]) = (l, p.image, p.letters),
+                Some(k) if !regions::twin_is_text(&lines[k], &l, &views[l.view]) => {}
+                Some(k) => (lines[k], crops[k]) = (l, p.image),
                 None => {
                     lines.push(l);
                     crops.push(p.image);
-                    letters.push(p.letters);
                 }
             }
         }
@@ -632,17 +630,6 @@ impl Session {
             pass_errors: self.pass_errors,
         }
     }
-}
-
-/// Of two twin lines (one place seen in both polarities, `k` kept so far), whether `l` is the
-/// text: it has half again as many letters as `k`, or about as many and its polarity is that
-/// of the minority of the pixels around them.
-fn l_is_text(k: &Line, l: &Line, view: &GrayImage) -> bool {
-    let (a, b) = (k.letters as f32, l.letters as f32);
-    if a.max(b) >= 1.5 * a.min(b) {
-        return b > a;
-    }
-    l.light_text == regions::light_is_minority(view, k.bbox, k.letter_h)
 }
 
 /// The baseline's indicators: plain text from [`plain_job`] through the page-text extractor,

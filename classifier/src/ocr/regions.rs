@@ -175,12 +175,24 @@ pub fn twin(lines: &[Line], line: &Line) -> Option<usize> {
         .position(|k| k.light_text != line.light_text && overlap(k.bbox, line.bbox) >= 0.5)
 }
 
+/// Of two twins (one place seen in both polarities, `kept` found first), whether `other` is
+/// the text: it has half again as many letters, or about as many (the gaps between letters
+/// are one more or one fewer than the letters) and its polarity is that of the minority of
+/// the pixels around them in `view`.
+pub fn twin_is_text(kept: &Line, other: &Line, view: &GrayImage) -> bool {
+    let (a, b) = (kept.letters as f32, other.letters as f32);
+    if a.max(b) >= 1.5 * a.min(b) {
+        return b > a;
+    }
+    other.light_text == light_is_minority(view, kept.bbox, kept.letter_h)
+}
+
 /// Whether the letters in `bbox` of `gray` (about `letter_h` high) are lighter than their
 /// background: text covers less of a line's box, with a margin of background around it, than
 /// the background does, so the minority side of Otsu's threshold is the ink. Decides between
 /// twins ([`twin`]): among big dark letters, the gaps between them are lighter than the
 /// surroundings too and chain into a line of light "letters" as long as the real one.
-pub fn light_is_minority(gray: &GrayImage, bbox: (u32, u32, u32, u32), letter_h: f32) -> bool {
+fn light_is_minority(gray: &GrayImage, bbox: (u32, u32, u32, u32), letter_h: f32) -> bool {
     let (x, y, w, h) = bbox;
     let m = (letter_h * 0.3) as u32;
     let (x0, y0) = (x.saturating_sub(m), y.saturating_sub(m));
