@@ -1095,39 +1095,47 @@ mod tests {
 
     #[test]
     fn an_underscore_one_crop_was_sure_of_outvotes_crops_that_lost_it() {
-        let r = one("@dropfast", 92.6);
-        let t = one("@dropfast", 92.8);
-        let sure = one("@drop_fast", 91.6);
-        assert_eq!(
-            reported(&[
-                (Pass::General, &sure),
-                (Pass::LatinRecheck, &r),
-                (Pass::LatinThird, &t)
-            ]),
-            vec![("@drop_fast".to_string(), Pass::LatinRecheck, 3)]
-        );
-        // An underscore the engine was not fairly sure of does not outvote two crops.
-        let unsure = one("@drop_fast", 70.0);
-        assert_eq!(
-            reported(&[
-                (Pass::General, &unsure),
-                (Pass::LatinRecheck, &r),
-                (Pass::LatinThird, &t)
-            ]),
-            vec![("@dropfast".to_string(), Pass::LatinRecheck, 2)]
-        );
-        // Nor does one that the same crop was also read without.
-        let g = one("@topcrystal_bot", 89.0);
-        let l = one("@topc_rystal_bot", 92.1);
+        let (r, t) = (one("@dropfast", 92.6), one("@dropfast", 92.8));
+        let (sure, unsure) = (one("@drop_fast", 91.6), one("@drop_fast", 70.0));
+        let (g, l) = (one("@topcrystal_bot", 89.0), one("@topc_rystal_bot", 92.1));
         let again = one("@topcrystal_bot", 91.5);
-        assert_eq!(
-            reported(&[
-                (Pass::General, &g),
-                (Pass::Latin, &l),
-                (Pass::LatinRecheck, &again)
-            ]),
-            vec![("@topcrystal_bot".to_string(), Pass::LatinRecheck, 2)]
-        );
+        let cases: [(&[(Pass, &Reading)], &str, usize); 3] = [
+            (
+                &[
+                    (Pass::General, &sure),
+                    (Pass::LatinRecheck, &r),
+                    (Pass::LatinThird, &t),
+                ],
+                "@drop_fast",
+                3,
+            ),
+            // An underscore the engine was not fairly sure of does not outvote two crops,
+            (
+                &[
+                    (Pass::General, &unsure),
+                    (Pass::LatinRecheck, &r),
+                    (Pass::LatinThird, &t),
+                ],
+                "@dropfast",
+                2,
+            ),
+            // nor does one that the same crop was also read without.
+            (
+                &[
+                    (Pass::General, &g),
+                    (Pass::Latin, &l),
+                    (Pass::LatinRecheck, &again),
+                ],
+                "@topcrystal_bot",
+                2,
+            ),
+        ];
+        for (readings, want, votes) in cases {
+            assert_eq!(
+                reported(readings),
+                vec![(want.to_string(), Pass::LatinRecheck, votes)]
+            );
+        }
     }
 
     #[test]
