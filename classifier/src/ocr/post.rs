@@ -1099,7 +1099,9 @@ mod tests {
         let (sure, unsure) = (one("@drop_fast", 91.6), one("@drop_fast", 70.0));
         let (g, l) = (one("@topcrystal_bot", 89.0), one("@topc_rystal_bot", 92.1));
         let again = one("@topcrystal_bot", 91.5);
-        let cases: [(&[(Pass, &Reading)], &str, usize); 3] = [
+        // The readings of a line, the value reported, its votes.
+        type Case<'a> = (&'a [(Pass, &'a Reading)], &'a str, usize);
+        let cases: [Case; 3] = [
             (
                 &[
                     (Pass::General, &sure),

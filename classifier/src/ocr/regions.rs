@@ -583,8 +583,8 @@ mod tests {
             light_text: true,
             ..line(10, 360, 80, 40.0, 9)
         };
-        assert_eq!(twin(&[dark.clone()], &gaps), Some(0));
-        assert_eq!(twin(&[dark.clone()], &dark), None);
+        assert_eq!(twin(std::slice::from_ref(&dark), &gaps), Some(0));
+        assert_eq!(twin(std::slice::from_ref(&dark), &dark), None);
         assert_eq!(
             twin(
                 &[dark],
