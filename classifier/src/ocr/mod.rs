@@ -370,7 +370,7 @@ impl Session {
             max_lines: opts.max_lines.saturating_mul(2),
             ..opts.clone()
         };
-        let mut lines: Vec<Line> = Vec::new();
+        let mut lines = Vec::new();
         let mut crops = Vec::new();
         let refs: Vec<&GrayImage> = views.iter().collect();
         for mut l in regions::detect(&refs, &detect_opts) {

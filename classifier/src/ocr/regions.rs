@@ -201,10 +201,9 @@ fn light_is_minority(gray: &GrayImage, bbox: (u32, u32, u32, u32), letter_h: f32
     if x1 <= x0 || y1 <= y0 {
         return false;
     }
-    let px: Vec<u8> = (y0..y1)
-        .flat_map(|yy| (x0..x1).map(move |xx| (xx, yy)))
-        .map(|(xx, yy)| gray.get_pixel(xx, yy).0[0])
-        .collect();
+    let px = imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0)
+        .to_image()
+        .into_raw();
     let t = crate::pixels::otsu(&px);
     let light = px.iter().filter(|&&p| p > t).count();
     light * 2 < px.len()
