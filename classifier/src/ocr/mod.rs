@@ -539,8 +539,10 @@ impl Session {
     fn unsettled(&self, pass: Pass, hint: impl Fn(&str) -> bool) -> Vec<usize> {
         let recheck = pass == Pass::LatinRecheck;
         let f = |k| post::reads_kind(pass, k);
+        let readings: Vec<(Pass, &post::Reading)> =
+            self.readings.iter().map(|(p, r)| (*p, r)).collect();
         let found = post::vote(
-            &self.candidates,
+            &post::digit_tails(&self.candidates, &readings),
             self.opts.sure_confidence,
             self.opts.min_word_confidence,
         );

@@ -580,6 +580,73 @@ pub fn candidates(readings: &[(Pass, &Reading)]) -> Vec<Candidate> {
     out
 }
 
+/// Letters a handle's tail may hold where the engine misread digits (`s` for `5`, `l` for `1`).
+fn tail_digit(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, 'o' | 'l' | 'i' | 'z' | 's' | 'g' | 'q')
+}
+
+/// Digits the Latin reading turned into letters at the end of a handle: `@star_kaifs0` for
+/// `@star_kaif90`, `@mixicess` for `@mixice88` (the Latin whitelist lets the engine pick a
+/// letter for a digit it is unsure of, and two crops may agree on it). A digit pass that read
+/// the same line saw the tail as digits. When the last word of its reading of that line is as
+/// many digits as the handle ends in digit look-alikes (at least one of them a letter), keeps
+/// the tail's real digits, and reads at least one of its letters as a digit that letter does
+/// not look like (`9` for `s`), the tail becomes those digits. A digit pass reads every letter
+/// as its look-alike digit (`l` as `1`, `o` as `0`), so that is no evidence: `@white_crystal72`
+/// and `@fastbro26` stay as they are. The digit reading of the candidate's own view is taken
+/// first; otherwise the digit readings must agree. Returns the candidates, repaired.
+pub fn digit_tails(cands: &[Candidate], readings: &[(Pass, &Reading)]) -> Vec<Candidate> {
+    cands
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if !is_telegram(c.indicator.kind) {
+                return c;
+            }
+            let chars: Vec<char> = c.indicator.value.chars().collect();
+            let run = chars.iter().rev().take_while(|&&ch| tail_digit(ch)).count();
+            let head = chars.len() - run;
+            // The tail must follow at least two letters of the handle's own (`@` excluded).
+            if run == 0
+                || head < 3
+                || !chars[head - 1].is_ascii_alphabetic()
+                || chars[head..].iter().all(char::is_ascii_digit)
+            {
+                return c;
+            }
+            let seen: Vec<(u8, String)> = readings
+                .iter()
+                .filter(|(p, _)| reads_kind(*p, IndicatorKind::Phone) && *p != Pass::General)
+                .filter_map(|(p, r)| {
+                    let last = r.lines.get(c.line)?.last()?;
+                    let read: Vec<char> = last.text.chars().collect();
+                    let fits = read.len() == run
+                        && read.iter().all(char::is_ascii_digit)
+                        && chars[head..]
+                            .iter()
+                            .zip(&read)
+                            .all(|(&h, &d)| !h.is_ascii_digit() || h == d)
+                        && chars[head..]
+                            .iter()
+                            .zip(&read)
+                            .any(|(&h, &d)| !h.is_ascii_digit() && digit_of(h) != Some(d));
+                    fits.then(|| (view(*p), last.text.clone()))
+                })
+                .collect();
+            let digits = seen
+                .iter()
+                .find(|(v, _)| *v == view(c.pass))
+                .or_else(|| seen.first().filter(|f| seen.iter().all(|o| o.1 == f.1)))
+                .map(|(_, d)| d.clone());
+            if let Some(d) = digits {
+                let fixed: String = chars[..head].iter().collect::<String>() + &d;
+                c.indicator.value = fixed;
+            }
+            c
+        })
+        .collect()
+}
+
 /// The vote, per line and per group of kinds (Telegram kinds; phones):
 /// 1. a value read on two or more differently prepared images ([`view`]) is reported
 ///    (independent readings agreeing is what makes a reading trustworthy);
@@ -784,7 +851,7 @@ fn near(a: &str, b: &str) -> bool {
 
 /// Per line: the repaired general text (the crop's text rows joined by spaces), and the
 /// indicators chosen by [`vote`] from `cands` (the [`candidates`] of `readings`, worked out
-/// once by the caller).
+/// once by the caller), their tails checked against the digit readings ([`digit_tails`]).
 pub fn combine(
     n: usize,
     readings: &[(Pass, &Reading)],
@@ -800,7 +867,8 @@ pub fn combine(
                 .unwrap_or_default()
         })
         .collect();
-    (texts, vote(cands, sure_conf, doubt_conf))
+    let cands = digit_tails(cands, readings);
+    (texts, vote(&cands, sure_conf, doubt_conf))
 }
 
 #[cfg(test)]
@@ -937,6 +1005,71 @@ mod tests {
             .iter()
             .map(|f| (f.indicator.value.clone(), f.pass, f.votes))
             .collect()
+    }
+
+    #[test]
+    fn digits_read_as_letters_at_a_handles_end_take_the_digit_passs_reading() {
+        // Engine readings of real runs: both crops read `@star_kaifs0`; the digit pass on the
+        // recheck crop read the line's last word as `90`.
+        let g = one("@STAR_KAIFS0", 75.8);
+        let r = one("@STAR_KAIFS0", 54.7);
+        let d = one("90", 0.0);
+        assert_eq!(
+            reported(&[
+                (Pass::General, &g),
+                (Pass::LatinRecheck, &r),
+                (Pass::DigitsRecheck, &d)
+            ]),
+            vec![("@star_kaif90".to_string(), Pass::LatinRecheck, 2)]
+        );
+        // Without the digit reading the misreading stands: two crops agree on it.
+        assert_eq!(
+            reported(&[(Pass::General, &g), (Pass::LatinRecheck, &r)]),
+            vec![("@star_kaifs0".to_string(), Pass::LatinRecheck, 2)]
+        );
+        // Digit readings of the two views that disagree and neither of the candidate's own
+        // view: left alone. Here the first view's digit reading (`30`) repairs the first
+        // view's candidate and the recheck's (`90`) the recheck's, so nothing agrees.
+        let d0 = one("30", 0.0);
+        assert!(
+            reported(&[
+                (Pass::General, &g),
+                (Pass::LatinRecheck, &r),
+                (Pass::Digits, &d0),
+                (Pass::DigitsRecheck, &d)
+            ])
+            .is_empty()
+        );
+        // A digit pass reads letters as the digits they look like: no evidence. `crystal72`
+        // read `172`, `fastbro26` read `fastbr026`, `zakazzakaz` read `...zaka2`.
+        for (handle, digits) in [
+            ("@white_crystal72", "172"),
+            ("@fastbro26", "026"),
+            ("@zakazzakaz", "2"),
+        ] {
+            let h = one(handle, 80.0);
+            let d = one(digits, 60.0);
+            let found = reported(&[
+                (Pass::General, &h),
+                (Pass::LatinRecheck, &h),
+                (Pass::Digits, &d),
+            ]);
+            assert_eq!(found, vec![(handle.to_string(), Pass::LatinRecheck, 2)]);
+        }
+        // A tail whose real digits the digit reading contradicts, or of another length, stays.
+        let h = one("@star_kaifs0", 80.0);
+        for digits in ["91", "990", "9"] {
+            let d = one(digits, 60.0);
+            assert_eq!(
+                reported(&[
+                    (Pass::General, &h),
+                    (Pass::LatinRecheck, &h),
+                    (Pass::Digits, &d)
+                ]),
+                vec![("@star_kaifs0".to_string(), Pass::LatinRecheck, 2)],
+                "{digits}"
+            );
+        }
     }
 
     #[test]
