@@ -732,7 +732,12 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
             // it vote for the one with it. Dropping a thin stroke on the baseline is the
             // common misreading; inventing one the engine is sure of is not, unless the same
             // crop was also read without it (`@topc_rystal_bot` at 92 by the Latin pass,
-            // `@topcrystal_bot` by the general pass on that crop and by the recheck).
+            // `@topcrystal_bot` by the general pass on that crop and by the recheck). The
+            // general pass is the exception: it has no whitelist pushing it towards Latin
+            // letters, and on the tuning sets each of its sure underscores that the Latin pass
+            // on the same crop lost was right (`@drop_fast` at 92 beside the Latin pass's and
+            // the recheck's `@dropfast`); still, a reading of another crop must be among
+            // those it outvotes, or one crop would settle its own contest.
             let lost: Vec<(usize, usize)> = (0..values.len())
                 .filter_map(|i| {
                     let v = &values[i];
@@ -741,7 +746,11 @@ pub fn vote(cands: &[Candidate], sure_conf: f32, doubt_conf: f32) -> Vec<Found> 
                             && w.2 >= UNDERSCORE_CONF
                             && underscores(&w.0.value) > underscores(&v.0.value)
                             && skeleton(&w.0.value) == skeleton(&v.0.value)
-                            && v.1.iter().all(|&p| w.1.iter().all(|&q| view(q) != view(p)))
+                            && v.1.iter().all(|&p| {
+                                w.1.iter()
+                                    .all(|&q| view(q) != view(p) || q == Pass::General)
+                            })
+                            && v.1.iter().any(|&p| w.1.iter().all(|&q| view(q) != view(p)))
                     })?;
                     Some((i, t))
                 })
@@ -1271,6 +1280,17 @@ mod tests {
                 vec![(want.to_string(), Pass::LatinRecheck, votes)]
             );
         }
+        // The general pass's sure underscore outvotes the Latin pass on the same crop: the
+        // Latin pass and the recheck lost it.
+        let l = one("@dropfast", 92.6);
+        assert_eq!(
+            reported(&[
+                (Pass::General, &sure),
+                (Pass::Latin, &l),
+                (Pass::LatinRecheck, &r)
+            ]),
+            vec![("@drop_fast".to_string(), Pass::Latin, 2)]
+        );
     }
 
     #[test]
