@@ -429,6 +429,11 @@ impl Session {
         &self.crops
     }
 
+    /// Each pass's reading so far, as the vote takes them.
+    fn pass_readings(&self) -> Vec<(Pass, &post::Reading)> {
+        self.readings.iter().map(|(p, r)| (*p, r)).collect()
+    }
+
     fn reading(&self, pass: Pass) -> Option<&post::Reading> {
         self.readings
             .iter()
@@ -539,10 +544,8 @@ impl Session {
     fn unsettled(&self, pass: Pass, hint: impl Fn(&str) -> bool) -> Vec<usize> {
         let recheck = pass == Pass::LatinRecheck;
         let f = |k| post::reads_kind(pass, k);
-        let readings: Vec<(Pass, &post::Reading)> =
-            self.readings.iter().map(|(p, r)| (*p, r)).collect();
         let found = post::vote(
-            &post::digit_tails(&self.candidates, &readings),
+            &post::digit_tails(&self.candidates, &self.pass_readings()),
             self.opts.sure_confidence,
             self.opts.min_word_confidence,
         );
@@ -595,8 +598,7 @@ impl Session {
     /// The result: lines with their text and the indicators chosen across passes.
     pub fn finish(self) -> OcrResult {
         let n = self.lines.len();
-        let readings: Vec<(Pass, &post::Reading)> =
-            self.readings.iter().map(|(p, r)| (*p, r)).collect();
+        let readings = self.pass_readings();
         let (texts, indicators) = post::combine(
             n,
             &readings,

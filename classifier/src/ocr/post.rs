@@ -616,7 +616,9 @@ pub fn digit_tails(cands: &[Candidate], readings: &[(Pass, &Reading)]) -> Vec<Ca
             }
             let seen: Vec<(u8, String)> = readings
                 .iter()
-                .filter(|(p, _)| reads_kind(*p, IndicatorKind::Phone) && *p != Pass::General)
+                .filter(|(p, _)| {
+                    matches!(p, Pass::Digits | Pass::DigitsRecheck | Pass::DigitsThird)
+                })
                 .filter_map(|(p, r)| {
                     let last = r.lines.get(c.line)?.last()?;
                     let read: Vec<char> = last.text.chars().collect();
