@@ -78,10 +78,7 @@ pub fn detect(views: &[&GrayImage], opts: &OcrOptions) -> Vec<Line> {
     lines.sort_by_key(|l| (l.view, std::cmp::Reverse(l.letters)));
     let mut kept: Vec<Line> = Vec::new();
     for l in lines {
-        if kept
-            .iter()
-            .all(|k| overlap(k.bbox, l.bbox) < 0.5 || k.light_text != l.light_text)
-        {
+        if !kept.iter().any(|k| same_line(k, &l)) {
             kept.push(l);
         }
     }
@@ -121,11 +118,7 @@ fn detect_view(gray: &GrayImage, view: usize, opts: &OcrOptions, lines: &mut Vec
     detect_level(&half, scale / 2.0, min_big, (w, h), view, &mut second);
     // The second level adds only what the first did not see: where both found a line, the
     // first level's box and letter height are the finer ones.
-    second.retain(|l| {
-        first
-            .iter()
-            .all(|k| k.light_text != l.light_text || overlap(k.bbox, l.bbox) < 0.5)
-    });
+    second.retain(|l| !first.iter().any(|k| same_line(k, l)));
     lines.extend(first);
     lines.extend(second);
 }
@@ -172,7 +165,17 @@ fn detect_level(
 pub fn twin(lines: &[Line], line: &Line) -> Option<usize> {
     lines
         .iter()
-        .position(|k| k.light_text != line.light_text && overlap(k.bbox, line.bbox) >= 0.5)
+        .position(|k| k.light_text != line.light_text && same_place(k, line))
+}
+
+/// Two lines on one place: half the smaller box or more inside the other.
+fn same_place(a: &Line, b: &Line) -> bool {
+    overlap(a.bbox, b.bbox) >= 0.5
+}
+
+/// The same line found twice (by two levels or two views): one place, one polarity.
+fn same_line(a: &Line, b: &Line) -> bool {
+    a.light_text == b.light_text && same_place(a, b)
 }
 
 /// Of two twins (one place seen in both polarities, `kept` found first), whether `other` is
