@@ -57,8 +57,11 @@
 //! `@dropstarbot`, or `@mix_v` beside `@mixvip`: underscores aside) is not reported: it was
 //! most likely cut short (unless that longer reading is a doubted one of one crop). Readings
 //! that lost an underscore that another crop read with confidence 80 or more (`@dropfast`
-//! beside `@drop_fast` at 92) vote for that one, unless that crop was also read without it:
-//! the engine drops the thin stroke far more often than it invents one. A
+//! beside `@drop_fast` at 92) vote for that one, unless that crop was also read without it
+//! (the general pass's underscore still counts against the Latin pass on its own crop, when
+//! another crop lost it too): the engine drops the thin stroke far more often than it
+//! invents one. Letters ending a handle where a digit pass read digits they do not look
+//! like become those digits (`@star_kaifs0`, `90` read → `@star_kaif90`). A
 //! third-look reading counts only when the engine did not doubt it, or, for a phone, when
 //! it agrees with a reading of another crop the engine did not doubt.
 //! In a handle, `o`, `l`, `i` after its last digits are digits (`@starwhite4o` → `@starwhite40`).
